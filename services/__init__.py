@@ -1,0 +1,1 @@
+"""Lumbung's services: registry, training, commerce, agriculture, livestock, aggregator."""

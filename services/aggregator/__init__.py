@@ -1,0 +1,1 @@
+"""Aggregator: consumes every topic and keeps the resilience read model."""

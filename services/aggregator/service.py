@@ -1,0 +1,35 @@
+"""The aggregator as a mountable unit: its routes, read-model collections and consumer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from services.aggregator.projector import COLLECTIONS, Projector
+from services.aggregator.routes import router
+from shared.consumer import ConsumerWorker
+from shared.events.catalogue import SERVICES
+from shared.events.envelope import topic_for
+from shared.runtime import Runtime, ServiceSpec
+
+GROUP = "lumbung-aggregator"
+TOPICS = tuple(topic_for(s) for s in SERVICES)
+
+
+def consumer_worker(runtime: Runtime) -> ConsumerWorker:
+    return ConsumerWorker(
+        runtime.bus, GROUP, TOPICS, Projector(runtime.store), batch=runtime.settings.consumer_batch
+    )
+
+
+def _workers(runtime: Runtime) -> Sequence[ConsumerWorker]:
+    return [consumer_worker(runtime)]
+
+
+SERVICE = ServiceSpec(
+    name="aggregator",
+    router=router,
+    collections=COLLECTIONS,
+    publishes=False,
+    workers=_workers,
+    title="Lumbung Aggregator",
+)

@@ -1,0 +1,50 @@
+"""Entry points: the embedded platform (one process) or one service (distributed mode)."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+from fastapi import FastAPI
+
+from services.catalog import SERVICES
+from shared.http import create_app
+from shared.runtime import bootstrap
+from shared.settings import Mode, Settings
+
+
+def embedded_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    runtime = bootstrap(settings, list(SERVICES.values()), label="embedded")
+    return create_app(runtime, title="Lumbung")
+
+
+def service_app(name: str, settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    spec = SERVICES[name]
+    runtime = bootstrap(settings, [spec], label=name)
+    return create_app(runtime, title=spec.title or name)
+
+
+def serve(name: str | None = None) -> None:
+    """Run the embedded platform, or (with a name, distributed mode) one service."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = Settings()
+    if name is None:
+        app = embedded_app(settings)
+    else:
+        if settings.mode is not Mode.DISTRIBUTED:
+            logging.getLogger(__name__).warning(
+                "running service %s alone in embedded mode (LUMBUNG_MODE=distributed for Kafka "
+                "and MongoDB)",
+                name,
+            )
+        app = service_app(name, settings)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        proxy_headers=False,
+        server_header=False,
+    )

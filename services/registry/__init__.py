@@ -1,0 +1,1 @@
+"""Registry: villages (Kemendagri codes), households, members and consent."""

@@ -1,0 +1,87 @@
+"""Request and response models of the registry API."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.events.catalogue import DistrictCode, Id, PositiveCount, Text, VillageCode
+
+
+class VillageCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "village_code": "3204052001",
+                    "name": "Cibiru Wetan",
+                    "district_code": "3204",
+                    "district_name": "Kabupaten Bandung",
+                }
+            ]
+        },
+    )
+    village_code: VillageCode
+    name: Text
+    district_code: DistrictCode
+    district_name: Text
+    occurred_on: date | None = None
+
+    @model_validator(mode="after")
+    def _district_matches_village(self) -> VillageCreate:
+        if not self.village_code.startswith(self.district_code):
+            raise ValueError("district_code must be the first 4 digits of village_code")
+        return self
+
+
+class VillagePublic(BaseModel):
+    village_code: str
+    name: str
+    district_code: str
+    district_name: str
+    registered_on: date
+
+
+KkNumber = Annotated[str, Field(pattern=r"^[0-9]{16}$", description="16-digit KK number")]
+
+
+class HouseholdCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "village_code": "3204052001",
+                    "members": 4,
+                    "head_name": "Ibu Siti",
+                    "kk_number": "3204050101090001",
+                }
+            ]
+        },
+    )
+    village_code: VillageCode
+    members: PositiveCount
+    head_name: Annotated[str, Field(min_length=1, max_length=120)] | None = None
+    kk_number: KkNumber | None = None
+    household_id: Id | None = None
+    occurred_on: date | None = None
+
+
+class HouseholdUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"members": 5}]})
+    members: PositiveCount
+    occurred_on: date | None = None
+
+
+class HouseholdPublic(BaseModel):
+    household_id: str
+    village_code: str
+    district_code: str
+    members: int
+    head_name: str | None = None
+    kk_last4: str | None = None
+    registered_on: date
+    updated_on: date | None = None

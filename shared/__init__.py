@@ -1,0 +1,1 @@
+"""Lumbung's shared building blocks: settings, the event contract, ports and adapters."""

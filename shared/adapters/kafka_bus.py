@@ -1,0 +1,344 @@
+"""Kafka adapter of the bus port, on kafka-python 3.x.
+
+Clients are built lazily and rebuilt after a failure, so a service can start, and keep
+running, while the broker is down; failing to reach the broker surfaces as ``BusUnavailable``.
+kafka-python 3 has no ``NoBrokersAvailable``: an unreachable broker shows up as
+``KafkaTimeoutError`` (bootstrap, metadata, delivery) or another ``KafkaError``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from contextlib import suppress
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import errors as kafka_errors
+from kafka.net.compat import KafkaNetClient
+
+from shared.ports.bus import Bus, BusUnavailable, Consumer, Message, Record
+
+log = logging.getLogger(__name__)
+
+# Bootstrap and send() metadata waits: a down broker must fail a call in seconds, not 30-60 s.
+_CONNECT_TIMEOUT_MS = 5_000
+# ping() must answer within ~3 s when the broker is down, bootstrap of a new admin included.
+_PING_TIMEOUT_MS = 2_500
+# kafka-python's default (30 s) would keep clients backing off long after the broker is back.
+_RECONNECT_BACKOFF_MAX_MS = 1_000
+_LINGER_MS = 5
+_TOPIC_EXISTS = kafka_errors.TopicAlreadyExistsError.errno
+# Group-membership errors on commit: the partitions moved on, their records will be redelivered.
+_REBALANCED = (
+    kafka_errors.CommitFailedError,
+    kafka_errors.RebalanceInProgressError,
+    kafka_errors.IllegalGenerationError,
+    kafka_errors.UnknownMemberIdError,
+)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    name = type(exc).__name__
+    return text if text.startswith(name) else f"{name}: {text}" if text else name
+
+
+def _build(factory: Any, **config: Any) -> Any:
+    """Construct a kafka-python client; if that fails, close the network client it made.
+
+    kafka-python 3 starts an I/O thread before its eager bootstrap and does not stop it when the
+    bootstrap fails, so every failed attempt against a down broker would leak a thread.
+    """
+    made: list[KafkaNetClient] = []
+
+    def kafka_client(**kwargs: Any) -> KafkaNetClient:
+        client = KafkaNetClient(**kwargs)
+        made.append(client)
+        return client
+
+    try:
+        return factory(kafka_client=kafka_client, **config)
+    except BaseException:
+        for client in made:
+            with suppress(Exception):
+                client.close()
+        raise
+
+
+class KafkaBus(Bus):
+    """The bus on a Kafka cluster. Thread-safe, except the consumers it hands out."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        *,
+        partitions: int = 6,
+        client_id: str = "lumbung",
+        session_timeout_ms: int = 10_000,
+        request_timeout_ms: int = 10_000,
+        replication_factor: int = 1,
+        max_poll_records: int = 1_000,
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.partitions = partitions
+        self.client_id = client_id
+        self.session_timeout_ms = session_timeout_ms
+        self.request_timeout_ms = request_timeout_ms
+        self.replication_factor = replication_factor
+        self.max_poll_records = max_poll_records
+        self._producer: KafkaProducer | None = None
+        self._admin: KafkaAdminClient | None = None
+        self._known_topics: set[str] = set()
+        self._producer_lock = threading.Lock()
+        self._admin_lock = threading.Lock()
+        self._closed = False
+
+    # -- producer -------------------------------------------------------------------------------
+
+    @property
+    def _delivery_timeout_ms(self) -> int:
+        # kafka-python requires delivery_timeout_ms >= request_timeout_ms + linger_ms.
+        return self.request_timeout_ms + _LINGER_MS
+
+    def _get_producer(self) -> KafkaProducer:
+        with self._producer_lock:
+            if self._closed:
+                raise BusUnavailable("kafka: bus is closed")
+            if self._producer is None:
+                self._producer = _build(
+                    KafkaProducer,
+                    bootstrap_servers=self.bootstrap,
+                    client_id=f"{self.client_id}-producer",
+                    # Idempotence keeps per-partition order with up to 5 requests in flight:
+                    # kafka-python then sends one batch per partition at a time.
+                    enable_idempotence=True,
+                    acks="all",
+                    linger_ms=_LINGER_MS,
+                    max_block_ms=_CONNECT_TIMEOUT_MS,
+                    bootstrap_timeout_ms=_CONNECT_TIMEOUT_MS,
+                    request_timeout_ms=self.request_timeout_ms,
+                    delivery_timeout_ms=self._delivery_timeout_ms,
+                    reconnect_backoff_max_ms=_RECONNECT_BACKOFF_MAX_MS,
+                    # Topics come from ensure_topics with our partition count, never the broker's
+                    # default of 1, which would silently break the per-key spread.
+                    allow_auto_create_topics=False,
+                )
+            return self._producer
+
+    def _drop_producer(self, producer: KafkaProducer) -> None:
+        with self._producer_lock:
+            if self._producer is producer:
+                self._producer = None
+        _close_producer(producer, timeout_s=0)
+
+    def publish(self, messages: Sequence[Message]) -> None:
+        if not messages:
+            return
+        self.ensure_topics(sorted({m.topic for m in messages} - self._known_topics))
+        # Bootstrap + metadata + the last batch's delivery timeout, plus slack for the callbacks.
+        deadline = time.monotonic() + (_CONNECT_TIMEOUT_MS + self._delivery_timeout_ms) / 1000 + 1
+        producer: KafkaProducer | None = None
+        try:
+            producer = self._get_producer()
+            futures = [
+                producer.send(m.topic, value=m.value, key=m.key.encode("utf-8")) for m in messages
+            ]
+            producer.flush(timeout=max(0.0, deadline - time.monotonic()))
+            for future in futures:
+                future.get(timeout=max(0.0, deadline - time.monotonic()))
+        except kafka_errors.MessageSizeTooLargeError as exc:
+            # Not a broker outage: retrying would fail forever.
+            if producer is not None:
+                self._drop_producer(producer)
+            raise ValueError(f"kafka: {_reason(exc)}") from exc
+        except kafka_errors.KafkaError as exc:
+            if producer is not None:
+                self._drop_producer(producer)
+            log.warning("kafka publish of %d message(s) failed: %s", len(messages), _reason(exc))
+            raise BusUnavailable(f"kafka: {_reason(exc)}") from exc
+
+    # -- admin ----------------------------------------------------------------------------------
+
+    def _admin_call(self, what: str, call: Any) -> Any:
+        """Run ``call(admin)`` on the cached admin client; drop it on failure so it is rebuilt."""
+        with self._admin_lock:
+            if self._closed:
+                raise BusUnavailable("kafka: bus is closed")
+            try:
+                if self._admin is None:
+                    self._admin = _build(
+                        KafkaAdminClient,
+                        bootstrap_servers=self.bootstrap,
+                        client_id=f"{self.client_id}-admin",
+                        bootstrap_timeout_ms=_PING_TIMEOUT_MS,
+                        request_timeout_ms=_PING_TIMEOUT_MS,
+                        reconnect_backoff_max_ms=_RECONNECT_BACKOFF_MAX_MS,
+                    )
+                return call(self._admin)
+            except kafka_errors.KafkaError as exc:
+                admin, self._admin = self._admin, None
+                if admin is not None:
+                    with suppress(Exception):
+                        admin.close()
+                log.debug("kafka %s failed: %s", what, _reason(exc))
+                raise BusUnavailable(f"kafka: {_reason(exc)}") from exc
+
+    def ensure_topics(self, topics: Sequence[str]) -> None:
+        missing = [t for t in dict.fromkeys(topics) if t not in self._known_topics]
+        if not missing:
+            return
+        spec = {
+            t: {"num_partitions": self.partitions, "replication_factor": self.replication_factor}
+            for t in missing
+        }
+
+        def create(admin: KafkaAdminClient) -> dict[str, Any]:
+            # wait_for_metadata: a producer right after us must find leaders for every partition.
+            return admin.create_topics(spec, raise_errors=False, wait_for_metadata=True)
+
+        result = self._admin_call("create_topics", create)
+        for entry in result.get("topics", []):
+            code = entry.get("error_code", 0)
+            if code not in (0, _TOPIC_EXISTS):
+                error = kafka_errors.for_code(code)
+                detail = entry.get("error_message") or error.__name__
+                if getattr(error, "retriable", False):
+                    raise BusUnavailable(f"kafka: create topic {entry.get('name')}: {detail}")
+                raise RuntimeError(f"kafka: cannot create topic {entry.get('name')}: {detail}")
+        self._known_topics.update(missing)
+
+    def ping(self) -> None:
+        self._admin_call("ping", lambda admin: admin.describe_cluster())
+
+    # -- consumers ------------------------------------------------------------------------------
+
+    def consumer(
+        self, group: str, topics: Sequence[str], *, from_beginning: bool = True
+    ) -> KafkaBusConsumer:
+        """Join ``group`` on ``topics`` (created if missing); the join itself happens in poll."""
+        self.ensure_topics(topics)
+        try:
+            kafka_consumer = _build(
+                KafkaConsumer,
+                bootstrap_servers=self.bootstrap,
+                client_id=f"{self.client_id}-{group}",
+                group_id=group,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest" if from_beginning else "latest",
+                session_timeout_ms=self.session_timeout_ms,
+                heartbeat_interval_ms=max(1, self.session_timeout_ms // 3),
+                max_poll_records=self.max_poll_records,
+                request_timeout_ms=self.request_timeout_ms,
+                bootstrap_timeout_ms=_CONNECT_TIMEOUT_MS,
+                reconnect_backoff_max_ms=_RECONNECT_BACKOFF_MAX_MS,
+                allow_auto_create_topics=False,
+            )
+            kafka_consumer.subscribe(topics=list(topics))
+        except kafka_errors.KafkaError as exc:
+            raise BusUnavailable(f"kafka: {_reason(exc)}") from exc
+        return KafkaBusConsumer(kafka_consumer, request_timeout_ms=self.request_timeout_ms)
+
+    def close(self) -> None:
+        with self._producer_lock:
+            self._closed = True
+            producer, self._producer = self._producer, None
+        if producer is not None:
+            _close_producer(producer, timeout_s=self.request_timeout_ms / 1000)
+        with self._admin_lock:
+            admin, self._admin = self._admin, None
+        if admin is not None:
+            with suppress(Exception):
+                admin.close()
+
+
+def _close_producer(producer: KafkaProducer, *, timeout_s: float) -> None:
+    """Close, failing whatever is still pending.
+
+    kafka-python's ``close()`` flushes first and raises ``KafkaTimeoutError`` when a batch is
+    still pending, leaving the I/O thread running; force-close the sender in that case.
+    """
+    try:
+        producer.close(timeout=timeout_s)
+        return
+    except Exception as exc:
+        log.debug("kafka producer close: %s; forcing", _reason(exc))
+    sender = getattr(producer, "_sender", None)
+    if sender is not None:
+        sender.force_close()
+        sender.join(1.0)
+    with suppress(Exception):
+        producer.close(timeout=0)
+
+
+class KafkaBusConsumer(Consumer):
+    """One member of a consumer group; not thread-safe (use it from one thread).
+
+    Offsets move only in ``commit``. When a rebalance took partitions away since the last poll,
+    Kafka rejects the commit; ``commit`` then logs a warning and returns instead of raising,
+    because nothing is lost: the uncommitted records are redelivered to whichever member owns
+    the partitions now (possibly this one, on its next poll), and consumers are idempotent.
+    Only an unreachable broker raises ``BusUnavailable``.
+    """
+
+    def __init__(self, consumer: KafkaConsumer, *, request_timeout_ms: int) -> None:
+        self._consumer = consumer
+        self._timeout_ms = request_timeout_ms
+
+    def poll(self, max_records: int, timeout_s: float) -> list[Record]:
+        try:
+            batches = self._consumer.poll(
+                timeout_ms=max(0, int(timeout_s * 1000)), max_records=max_records
+            )
+        except kafka_errors.KafkaError as exc:
+            raise BusUnavailable(f"kafka: {_reason(exc)}") from exc
+        return [
+            Record(
+                topic=r.topic,
+                partition=r.partition,
+                offset=r.offset,
+                key=None if r.key is None else bytes(r.key).decode("utf-8", errors="replace"),
+                value=bytes(r.value) if r.value is not None else b"",
+            )
+            for tp in sorted(batches, key=lambda tp: (tp.topic, tp.partition))
+            for r in batches[tp]
+        ]
+
+    def commit(self) -> None:
+        """Commit the positions after the records polled so far (kafka-python's positions only
+        advance over records poll has returned, never over prefetched ones)."""
+        try:
+            self._consumer.commit(timeout_ms=self._timeout_ms)
+        except _REBALANCED as exc:
+            log.warning(
+                "kafka commit skipped after a rebalance (records will be redelivered): %s",
+                _reason(exc),
+            )
+        except kafka_errors.KafkaError as exc:
+            raise BusUnavailable(f"kafka: {_reason(exc)}") from exc
+
+    def lag(self) -> dict[tuple[str, int], int]:
+        """End offset minus position per assigned partition; {} until the group join in poll."""
+        assigned = sorted(self._consumer.assignment(), key=lambda tp: (tp.topic, tp.partition))
+        if not assigned:
+            return {}
+        try:
+            ends = self._consumer.end_offsets(assigned, timeout_ms=self._timeout_ms)
+            lags: dict[tuple[str, int], int] = {}
+            for tp in assigned:
+                position = self._consumer.position(tp, timeout_ms=self._timeout_ms)
+                if position is None or tp not in ends:
+                    raise kafka_errors.KafkaTimeoutError(f"no position for {tp}")
+                lags[(tp.topic, tp.partition)] = max(0, ends[tp] - position)
+        except kafka_errors.IllegalStateError:
+            return {}  # a rebalance took a partition away meanwhile; the caller asks again
+        except kafka_errors.KafkaError as exc:
+            raise BusUnavailable(f"kafka: {_reason(exc)}") from exc
+        return lags
+
+    def close(self) -> None:
+        """Leave the group without committing; uncommitted records go to the next owner."""
+        with suppress(Exception):
+            self._consumer.close(autocommit=False, timeout_ms=self._timeout_ms)

@@ -1,0 +1,332 @@
+"""SQLite adapter of the store port (embedded mode): one file, one table per collection.
+
+Documents are JSON; indexed fields get expression indexes. One connection guarded by a lock
+(SQLite serialises writers anyway); WAL keeps readers off the writer's back.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from shared.adapters.docs import (
+    OUTBOX_AT,
+    PENDING,
+    decode_cursor,
+    encode_cursor,
+    new_doc,
+    outbox_items,
+    public,
+)
+from shared.ports.store import (
+    COMMANDS,
+    OUTBOX,
+    RECENT_COMMANDS,
+    BulkUpsert,
+    CollectionSpec,
+    Doc,
+    DuplicateId,
+    OutboxEntry,
+    Page,
+    Store,
+    StoreUnavailable,
+    UpdateOutcome,
+)
+
+_NAME_OK = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def _ident(name: str) -> str:
+    if not name or not set(name.lower()) <= _NAME_OK:
+        raise ValueError(f"bad collection or field name: {name!r}")
+    return name
+
+
+def _dumps(doc: Doc) -> str:
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+class SqliteStore(Store):
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._lock = threading.RLock()
+        self._tables: set[str] = set()
+        self._outbox_tables: set[str] = set()
+
+    # --- schema ----------------------------------------------------------------------------
+    def ensure(self, specs: Sequence[CollectionSpec]) -> None:
+        with self._lock:
+            for spec in specs:
+                self._table(spec.name)
+                for field in spec.indexes:
+                    f = _ident(field)
+                    self._db.execute(
+                        f"CREATE INDEX IF NOT EXISTS ix_{spec.name}_{f} "
+                        f"ON {spec.name}(json_extract(doc, '$.{f}'), id)"
+                    )
+                if spec.outbox:
+                    self._outbox_tables.add(spec.name)
+
+    def _table(self, name: str) -> str:
+        if name not in self._tables:
+            t = _ident(name)
+            self._db.execute(
+                f"CREATE TABLE IF NOT EXISTS {t} (id TEXT PRIMARY KEY, doc TEXT NOT NULL, "
+                "pending INTEGER NOT NULL DEFAULT 0, outbox_at REAL)"
+            )
+            self._db.execute(
+                f"CREATE INDEX IF NOT EXISTS ix_{t}_pending ON {t}(outbox_at) WHERE pending > 0"
+            )
+            self._tables.add(name)
+        return name
+
+    # --- writes that carry events ----------------------------------------------------------
+    def insert(
+        self, collection: str, doc: Doc, *, events: Sequence[Doc] = (), command_id: str
+    ) -> None:
+        stored = new_doc(doc, events, command_id)
+        t = self._table(collection)
+        with self._lock:
+            try:
+                self._db.execute(
+                    f"INSERT INTO {t}(id, doc, pending, outbox_at) VALUES (?,?,?,?)",
+                    (
+                        str(doc["_id"]),
+                        _dumps(stored),
+                        stored.get(PENDING, 0),
+                        stored.get(OUTBOX_AT),
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                existing = self.get(collection, str(doc["_id"]))
+                raise DuplicateId(existing or {"_id": doc["_id"]}) from None
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"sqlite: {exc}") from exc
+        if events:
+            self._outbox_tables.add(collection)
+
+    def update(
+        self,
+        collection: str,
+        doc_id: str,
+        *,
+        set_fields: Mapping[str, Any],
+        events: Sequence[Doc] = (),
+        command_id: str,
+        expect: Mapping[str, Any] | None = None,
+    ) -> UpdateOutcome:
+        t = self._table(collection)
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                row = self._db.execute(
+                    f"SELECT doc, pending, outbox_at FROM {t} WHERE id=?", (doc_id,)
+                ).fetchone()
+                outcome = self._apply_update(t, doc_id, row, set_fields, events, command_id, expect)
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._db.execute("ROLLBACK")
+                raise StoreUnavailable(f"sqlite: {exc}") from exc
+        if events and outcome == "applied":
+            self._outbox_tables.add(collection)
+        return outcome
+
+    def _apply_update(
+        self,
+        t: str,
+        doc_id: str,
+        row: tuple[str, int, float | None] | None,
+        set_fields: Mapping[str, Any],
+        events: Sequence[Doc],
+        command_id: str,
+        expect: Mapping[str, Any] | None,
+    ) -> UpdateOutcome:
+        if row is None:
+            return "missing"
+        doc = json.loads(row[0])
+        if command_id in doc.get(COMMANDS, []):
+            return "already_applied"
+        if expect and any(doc.get(k) != v for k, v in expect.items()):
+            return "precondition_failed"
+        doc.update(set_fields)
+        doc[COMMANDS] = [*doc.get(COMMANDS, []), command_id][-RECENT_COMMANDS:]
+        pending, outbox_at = row[1], row[2]
+        if events:
+            doc.setdefault(OUTBOX, {}).update(outbox_items(events))
+            pending += len(events)
+            outbox_at = outbox_at if pending - len(events) > 0 and outbox_at else time.time()
+        doc[PENDING] = pending
+        doc[OUTBOX_AT] = outbox_at
+        self._db.execute(
+            f"UPDATE {t} SET doc=?, pending=?, outbox_at=? WHERE id=?",
+            (_dumps(doc), pending, outbox_at, doc_id),
+        )
+        return "applied"
+
+    # --- plain documents -------------------------------------------------------------------
+    def get(self, collection: str, doc_id: str) -> Doc | None:
+        t = self._table(collection)
+        row = self._query(f"SELECT doc FROM {t} WHERE id=?", (doc_id,))
+        return public(json.loads(row[0][0])) if row else None
+
+    def get_many(self, collection: str, doc_ids: Iterable[str]) -> dict[str, Doc]:
+        t = self._table(collection)
+        ids = list(dict.fromkeys(doc_ids))
+        found: dict[str, Doc] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for doc_id, raw in self._query(
+                f"SELECT id, doc FROM {t} WHERE id IN ({marks})", tuple(chunk)
+            ):
+                found[doc_id] = public(json.loads(raw))  # type: ignore[assignment]
+        return found
+
+    def _where(self, where: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
+        clauses, params = [], []
+        for field, value in (where or {}).items():
+            expr = "id" if field == "_id" else f"json_extract(doc, '$.{_ident(field)}')"
+            if isinstance(value, list | tuple | set | frozenset):
+                values = list(value)
+                if not values:
+                    clauses.append("0")
+                    continue
+                clauses.append(f"{expr} IN ({','.join('?' * len(values))})")
+                params.extend(values)
+            else:
+                clauses.append(f"{expr} = ?")
+                params.append(value)
+        return (" AND ".join(clauses) or "1"), params
+
+    def find(
+        self,
+        collection: str,
+        where: Mapping[str, Any] | None = None,
+        *,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> Page:
+        t = self._table(collection)
+        clause, params = self._where(where)
+        if after is not None:
+            clause += " AND id > ?"
+            params.append(decode_cursor(after))
+        rows = self._query(
+            f"SELECT id, doc FROM {t} WHERE {clause} ORDER BY id LIMIT ?", (*params, limit + 1)
+        )
+        items = [public(json.loads(raw)) for _, raw in rows[:limit]]
+        cursor = encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None
+        return Page(items=items, next_cursor=cursor)  # type: ignore[arg-type]
+
+    def count(self, collection: str, where: Mapping[str, Any] | None = None) -> int:
+        t = self._table(collection)
+        clause, params = self._where(where)
+        return int(self._query(f"SELECT COUNT(*) FROM {t} WHERE {clause}", tuple(params))[0][0])
+
+    def put_if_absent(self, collection: str, doc: Doc) -> Doc | None:
+        t = self._table(collection)
+        with self._lock:
+            try:
+                cur = self._db.execute(
+                    f"INSERT OR IGNORE INTO {t}(id, doc) VALUES (?, ?)",
+                    (str(doc["_id"]), _dumps(doc)),
+                )
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"sqlite: {exc}") from exc
+            if cur.rowcount == 1:
+                return None
+            return self.get(collection, str(doc["_id"])) or {}
+
+    def replace(self, collection: str, doc: Doc) -> None:
+        self.bulk_replace([BulkUpsert(collection, doc)])
+
+    def bulk_replace(self, upserts: Sequence[BulkUpsert]) -> None:
+        if not upserts:
+            return
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                for up in upserts:
+                    t = self._table(up.collection)
+                    self._db.execute(
+                        f"INSERT INTO {t}(id, doc) VALUES (?, ?) "
+                        "ON CONFLICT(id) DO UPDATE SET doc=excluded.doc",
+                        (str(up.doc["_id"]), _dumps(up.doc)),
+                    )
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._db.execute("ROLLBACK")
+                raise StoreUnavailable(f"sqlite: {exc}") from exc
+
+    def delete(self, collection: str, doc_id: str) -> None:
+        t = self._table(collection)
+        with self._lock:
+            self._db.execute(f"DELETE FROM {t} WHERE id=?", (doc_id,))
+
+    # --- outbox ----------------------------------------------------------------------------
+    def outbox_pending(self, limit: int) -> list[OutboxEntry]:
+        entries: list[OutboxEntry] = []
+        for t in sorted(self._outbox_tables):
+            for doc_id, raw in self._query(
+                f"SELECT id, doc FROM {t} WHERE pending > 0 ORDER BY outbox_at LIMIT ?", (limit,)
+            ):
+                items = sorted(json.loads(raw).get(OUTBOX, {}).values(), key=lambda i: i["at"])
+                if items:
+                    entries.append(
+                        OutboxEntry(t, doc_id, [i["event"] for i in items], items[0]["at"])
+                    )
+        entries.sort(key=lambda e: e.created_at)
+        return entries[:limit]
+
+    def outbox_ack(self, entry: OutboxEntry) -> None:
+        t = self._table(entry.collection)
+        acked = {str(e["id"]) for e in entry.events}
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                row = self._db.execute(f"SELECT doc FROM {t} WHERE id=?", (entry.doc_id,))
+                found = row.fetchone()
+                if found is not None:
+                    doc = json.loads(found[0])
+                    box = {k: v for k, v in doc.get(OUTBOX, {}).items() if k not in acked}
+                    doc[OUTBOX], doc[PENDING] = box, len(box)
+                    at = min((i["at"] for i in box.values()), default=None)
+                    doc[OUTBOX_AT] = at
+                    self._db.execute(
+                        f"UPDATE {t} SET doc=?, pending=?, outbox_at=? WHERE id=?",
+                        (_dumps(doc), len(box), at, entry.doc_id),
+                    )
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._db.execute("ROLLBACK")
+                raise StoreUnavailable(f"sqlite: {exc}") from exc
+
+    def outbox_backlog(self) -> int:
+        return sum(
+            int(self._query(f"SELECT COALESCE(SUM(pending), 0) FROM {t}", ())[0][0])
+            for t in sorted(self._outbox_tables)
+        )
+
+    # --- plumbing --------------------------------------------------------------------------
+    def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"sqlite: {exc}") from exc
+
+    def ping(self) -> None:
+        self._query("SELECT 1", ())
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,121 @@
+"""Bearer JWTs (HS256), the four roles, and village/district scope checks."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+from pydantic import BaseModel, Field, ValidationError
+
+from shared.errors import Problem
+from shared.events.envelope import DISTRICT_CODE_PATTERN, VILLAGE_CODE_PATTERN
+
+
+class Role(StrEnum):
+    DISTRICT_ADMIN = "district_admin"
+    VILLAGE_OPERATOR = "village_operator"
+    EXTENSION_WORKER = "extension_worker"
+    VIEWER = "viewer"
+
+
+class Sector(StrEnum):
+    REGISTRY = "registry"
+    TRAINING = "training"
+    COMMERCE = "commerce"
+    AGRICULTURE = "agriculture"
+    LIVESTOCK = "livestock"
+    RESILIENCE = "resilience"
+
+
+_VILLAGE = re.compile(VILLAGE_CODE_PATTERN)
+
+WRITABLE: dict[Role, frozenset[Sector]] = {
+    Role.DISTRICT_ADMIN: frozenset(Sector) - {Sector.RESILIENCE},
+    Role.VILLAGE_OPERATOR: frozenset(Sector) - {Sector.RESILIENCE},
+    Role.EXTENSION_WORKER: frozenset({Sector.AGRICULTURE, Sector.LIVESTOCK}),
+    Role.VIEWER: frozenset(),
+}
+
+
+class Principal(BaseModel):
+    sub: str = Field(min_length=1, max_length=200)
+    role: Role
+    district: str | None = Field(None, pattern=DISTRICT_CODE_PATTERN)
+    villages: list[str] = Field(default_factory=list)
+
+    def covers_village(self, village_code: str) -> bool:
+        if self.district is not None and village_code.startswith(self.district):
+            return True
+        return village_code in self.villages
+
+    def covers_district(self, district_code: str) -> bool:
+        return self.district == district_code
+
+    def can_write(self, sector: Sector) -> bool:
+        return sector in WRITABLE[self.role]
+
+    def scope_key(self) -> str:
+        return f"{self.role}:{self.sub}"
+
+    def village_filter(self) -> dict[str, Any]:
+        """A store filter that keeps only this principal's villages."""
+        if self.district is not None:
+            return {"district_code": self.district}
+        return {"village_code": self.villages}
+
+
+def mint_token(
+    secret: str,
+    *,
+    role: Role,
+    sub: str,
+    district: str | None = None,
+    villages: list[str] | None = None,
+    ttl: timedelta = timedelta(days=30),
+) -> str:
+    claims = Principal(sub=sub, role=role, district=district, villages=villages or [])
+    if claims.district is None and not claims.villages:
+        raise ValueError("a token needs a district or at least one village")
+    now = datetime.now(UTC)
+    payload = {**claims.model_dump(exclude_none=True), "iat": now, "exp": now + ttl}
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+def decode_token(secret: str, token: str) -> Principal:
+    try:
+        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp"]})
+        principal = Principal.model_validate(claims)
+    except (jwt.PyJWTError, ValidationError) as exc:
+        raise _unauthorized(f"invalid token: {type(exc).__name__}") from None
+    if any(not _VILLAGE.fullmatch(code) for code in principal.villages):
+        raise _unauthorized("invalid token: bad village code in scope")
+    if principal.district is None and not principal.villages:
+        raise _unauthorized("invalid token: no scope")
+    return principal
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(401, detail, headers={"WWW-Authenticate": 'Bearer realm="lumbung"'})
+
+
+def current_principal(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("a bearer token is required")
+    return decode_token(request.app.state.runtime.settings.secret, token.strip())
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def require_village(principal: Principal, village_code: str, sector: Sector | None) -> None:
+    """403 unless the principal covers the village (and may write the sector, when given)."""
+    if not principal.covers_village(village_code):
+        raise Problem(403, "this token does not cover that village")
+    if sector is not None and not principal.can_write(sector):
+        raise Problem(403, f"role {principal.role} may not write {sector} data")

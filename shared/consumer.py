@@ -1,0 +1,156 @@
+"""A consumer-group worker: poll a batch, apply it, dead-letter the invalid, then commit.
+
+Offsets are committed only after the batch is stored and its dead letters are published,
+so a crash anywhere in between redelivers the batch; the projection must be idempotent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from typing import Protocol
+
+from shared.events.catalogue import InvalidEvent, Payload, decode_event
+from shared.events.envelope import DEADLETTER_TOPIC, CloudEvent
+from shared.observability import BATCH_LATENCY, BATCH_SIZE, CONSUMER_LAG, DEAD_LETTERS
+from shared.ports.bus import Bus, BusUnavailable, Consumer, Message, Record
+from shared.ports.store import StoreUnavailable
+
+log = logging.getLogger(__name__)
+DEADLETTER_SAMPLE_BYTES = 64 * 1024
+
+
+class BatchHandler(Protocol):
+    def apply(self, events: Sequence[tuple[CloudEvent, Payload]]) -> None:
+        """Apply decoded events idempotently; raise to have the whole batch redelivered."""
+
+
+def deadletter_message(record: Record, reason: str) -> Message:
+    body = {
+        "reason": reason,
+        "topic": record.topic,
+        "partition": record.partition,
+        "offset": record.offset,
+        "key": record.key,
+        "size": len(record.value),
+        "value": record.value[:DEADLETTER_SAMPLE_BYTES].decode("utf-8", errors="replace"),
+    }
+    return Message(DEADLETTER_TOPIC, record.key or "unknown", json.dumps(body).encode())
+
+
+class ConsumerWorker:
+    def __init__(
+        self,
+        bus: Bus,
+        group: str,
+        topics: Sequence[str],
+        handler: BatchHandler,
+        *,
+        batch: int = 1000,
+        poll_timeout_s: float = 0.5,
+    ) -> None:
+        self.bus = bus
+        self.group = group
+        self.topics = list(topics)
+        self.handler = handler
+        self.batch = batch
+        self.poll_timeout_s = poll_timeout_s
+        self._consumer: Consumer | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.processed = 0
+
+    def _ensure_consumer(self) -> Consumer:
+        if self._consumer is None:
+            self.bus.ensure_topics([*self.topics, DEADLETTER_TOPIC])
+            self._consumer = self.bus.consumer(self.group, self.topics)
+        return self._consumer
+
+    def step(self) -> int:
+        """One poll-apply-commit round; return the number of records handled."""
+        consumer = self._ensure_consumer()
+        records = consumer.poll(self.batch, self.poll_timeout_s)
+        if not records:
+            return 0
+        started = time.perf_counter()
+        valid: list[tuple[CloudEvent, Payload]] = []
+        dead: list[Message] = []
+        for record in records:
+            try:
+                envelope, payload = decode_event(record.value)
+                if record.key is not None and record.key != envelope.villagecode:
+                    raise InvalidEvent("key does not match villagecode")
+                valid.append((envelope, payload))
+            except InvalidEvent as exc:
+                dead.append(deadletter_message(record, exc.reason))
+        self.handler.apply(valid)
+        if dead:
+            self.bus.publish(dead)
+            for msg in dead:
+                DEAD_LETTERS.labels(json.loads(msg.value)["topic"]).inc()
+        consumer.commit()
+        BATCH_SIZE.observe(len(records))
+        BATCH_LATENCY.observe(time.perf_counter() - started)
+        self.processed += len(records)
+        return len(records)
+
+    def run_until_idle(self, idle_polls: int = 2) -> int:
+        """Consume until ``idle_polls`` consecutive empty polls (for tests and replays)."""
+        total, idle = 0, 0
+        while idle < idle_polls:
+            n = self.step()
+            total += n
+            idle = idle + 1 if n == 0 else 0
+        return total
+
+    def refresh_lag(self) -> None:
+        if self._consumer is None:
+            return
+        try:
+            for (topic, part), lag in self._consumer.lag().items():
+                CONSUMER_LAG.labels(topic, str(part)).set(lag)
+        except Exception as exc:  # lag is best effort for a scrape
+            log.debug("lag unavailable: %s", exc)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self._loop, name=f"consumer-{self.group}", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+            self._thread = None
+        self._close_consumer()
+
+    def _close_consumer(self) -> None:
+        if self._consumer is not None:
+            try:
+                self._consumer.close()
+            except Exception as exc:
+                log.debug("consumer close: %s", exc)
+            self._consumer = None
+
+    def _loop(self) -> None:
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                self.step()
+                backoff = 0.5
+            except (BusUnavailable, StoreUnavailable) as exc:
+                log.warning("consumer %s: %s; retrying in %.1fs", self.group, exc, backoff)
+                self._close_consumer()
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+            except Exception:
+                log.exception("consumer %s failed; the batch will be redelivered", self.group)
+                self._close_consumer()
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)

@@ -1,0 +1,1 @@
+"""The event contract: CloudEvents envelope, typed payloads and closed vocabularies."""

@@ -1,0 +1,346 @@
+"""Typed ``data`` payloads of every event in EVENTS.md: the single source of the contract.
+
+The JSON Schemas and the AsyncAPI document in ``shared/events/schemas`` are generated from
+these models (``python -m shared.events.generate``) and a test keeps them in step.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared.events import vocab
+from shared.events.envelope import (
+    DISTRICT_CODE_PATTERN,
+    VILLAGE_CODE_PATTERN,
+    CloudEvent,
+    event_type,
+)
+
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+VillageCode = Annotated[str, Field(pattern=VILLAGE_CODE_PATTERN, examples=["3204052001"])]
+DistrictCode = Annotated[str, Field(pattern=DISTRICT_CODE_PATTERN, examples=["3204"])]
+Rupiah = Annotated[int, Field(ge=0, le=10**13, description="whole rupiah (IDR)")]
+Kg = Annotated[float, Field(ge=0, le=10**8, allow_inf_nan=False)]
+Hectares = Annotated[float, Field(gt=0, le=10**5, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0, le=10**7)]
+PositiveCount = Annotated[int, Field(ge=1, le=10**7)]
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Payload(BaseModel):
+    """Base of every ``data``: consumers ignore unknown fields; every fact has a village day."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    occurred_on: date
+
+
+# registry ---------------------------------------------------------------------------------
+class VillageRegistered(Payload):
+    village_code: VillageCode
+    name: Text
+    district_code: DistrictCode
+    district_name: Text
+
+
+class HouseholdRegistered(Payload):
+    household_id: Id
+    village_code: VillageCode
+    members: PositiveCount
+
+
+class HouseholdUpdated(Payload):
+    household_id: Id
+    members: PositiveCount
+
+
+# training ---------------------------------------------------------------------------------
+class ProgramCreated(Payload):
+    program_id: Id
+    title: Text
+    organizer: Text
+    village_codes: list[VillageCode] = Field(min_length=1)
+    start_on: date
+    end_on: date
+    topics: list[Text] = Field(default_factory=list)
+
+
+class ParticipantEnrolled(Payload):
+    program_id: Id
+    household_id: Id
+
+
+class AttendanceRecorded(Payload):
+    program_id: Id
+    household_id: Id
+
+
+class AssessmentRecorded(Payload):
+    program_id: Id
+    household_id: Id
+    kind: vocab.AssessmentKind
+    score: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    max_score: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class ConfidenceRecorded(Payload):
+    program_id: Id
+    household_id: Id
+    score: Annotated[int, Field(ge=1, le=5)]
+
+
+class MentoringVisitRecorded(Payload):
+    program_id: Id
+    household_id: Id
+    mentor: Text
+
+
+# commerce ---------------------------------------------------------------------------------
+class BusinessRegistered(Payload):
+    business_id: Id
+    household_id: Id
+    name: Text
+    category: Text
+
+
+class ProductListed(Payload):
+    business_id: Id
+    household_id: Id
+    product_id: Id
+    name: Text
+    unit: Text
+    price: Rupiah
+    packaging_score: Annotated[int, Field(ge=1, le=5)]
+    certifications: list[vocab.Certification] = Field(default_factory=list)
+
+
+class ChannelOpened(Payload):
+    business_id: Id
+    household_id: Id
+    channel: vocab.Channel
+
+
+class SaleRecorded(Payload):
+    business_id: Id
+    household_id: Id
+    product_id: Id | None = None
+    channel: vocab.Channel
+    quantity: Annotated[float, Field(gt=0, le=10**8, allow_inf_nan=False)]
+    unit_price: Rupiah
+    amount: Rupiah
+
+
+class CapitalReceived(Payload):
+    business_id: Id
+    household_id: Id
+    source: vocab.CapitalSource
+    kind: vocab.CapitalKind
+    amount: Rupiah
+
+
+# agriculture ------------------------------------------------------------------------------
+class PlotRegistered(Payload):
+    plot_id: Id
+    household_id: Id
+    area_ha: Hectares
+    land_status: vocab.LandStatus
+
+
+class CropPlanted(Payload):
+    plot_id: Id
+    household_id: Id
+    crop: Text
+    agrovoc: Annotated[str, Field(pattern=r"^c_[0-9]+$")] | None = None
+    area_ha: Hectares
+
+
+class HarvestRecorded(Payload):
+    plot_id: Id
+    household_id: Id
+    crop: Text
+    kg: Kg
+
+
+class ProduceSold(Payload):
+    household_id: Id
+    crop: Text
+    kg: Kg
+    price_per_kg: Rupiah
+    amount: Rupiah
+    channel: vocab.Channel
+
+
+class GreenPracticeAdopted(Payload):
+    household_id: Id
+    practice: vocab.Practice
+
+
+class InputApplied(Payload):
+    household_id: Id
+    input_type: vocab.InputType
+    kg: Kg
+
+
+class CropLossReported(Payload):
+    household_id: Id
+    crop: Text
+    cause: vocab.CropLossCause
+    kg_lost: Kg
+
+
+class ExtensionVisitRecorded(Payload):
+    household_id: Id
+    extension_worker_id: Id
+    topic: Text
+    recommendation: Annotated[str, Field(max_length=2000)]
+    source_system: Text
+
+
+# livestock --------------------------------------------------------------------------------
+class HerdRegistered(Payload):
+    herd_id: Id
+    household_id: Id
+    species: vocab.Species
+    count: Count
+
+
+class AnimalsBorn(Payload):
+    herd_id: Id
+    household_id: Id
+    species: vocab.Species
+    count: PositiveCount
+
+
+class AnimalsDied(Payload):
+    herd_id: Id
+    household_id: Id
+    species: vocab.Species
+    count: PositiveCount
+    cause: vocab.DeathCause
+
+
+class VaccinationRecorded(Payload):
+    herd_id: Id
+    household_id: Id
+    species: vocab.Species
+    vaccine: Text
+    count: PositiveCount
+
+
+class DiseaseReported(Payload):
+    herd_id: Id
+    household_id: Id
+    species: vocab.Species
+    disease: Text
+    cases: PositiveCount
+
+
+class LivestockSold(Payload):
+    herd_id: Id
+    household_id: Id
+    species: vocab.Species
+    count: PositiveCount
+    price_per_head: Rupiah
+    amount: Rupiah
+    channel: vocab.Channel
+
+
+class ManureComposted(Payload):
+    herd_id: Id
+    household_id: Id
+    kg: Kg
+
+
+CATALOGUE: dict[str, dict[str, type[Payload]]] = {
+    "registry": {
+        "village_registered": VillageRegistered,
+        "household_registered": HouseholdRegistered,
+        "household_updated": HouseholdUpdated,
+    },
+    "training": {
+        "program_created": ProgramCreated,
+        "participant_enrolled": ParticipantEnrolled,
+        "attendance_recorded": AttendanceRecorded,
+        "assessment_recorded": AssessmentRecorded,
+        "confidence_recorded": ConfidenceRecorded,
+        "mentoring_visit_recorded": MentoringVisitRecorded,
+    },
+    "commerce": {
+        "business_registered": BusinessRegistered,
+        "product_listed": ProductListed,
+        "channel_opened": ChannelOpened,
+        "sale_recorded": SaleRecorded,
+        "capital_received": CapitalReceived,
+    },
+    "agriculture": {
+        "plot_registered": PlotRegistered,
+        "crop_planted": CropPlanted,
+        "harvest_recorded": HarvestRecorded,
+        "produce_sold": ProduceSold,
+        "green_practice_adopted": GreenPracticeAdopted,
+        "input_applied": InputApplied,
+        "crop_loss_reported": CropLossReported,
+        "extension_visit_recorded": ExtensionVisitRecorded,
+    },
+    "livestock": {
+        "herd_registered": HerdRegistered,
+        "animals_born": AnimalsBorn,
+        "animals_died": AnimalsDied,
+        "vaccination_recorded": VaccinationRecorded,
+        "disease_reported": DiseaseReported,
+        "livestock_sold": LivestockSold,
+        "manure_composted": ManureComposted,
+    },
+}
+
+EVENT_MODELS: dict[str, type[Payload]] = {
+    event_type(service, name): model
+    for service, events in CATALOGUE.items()
+    for name, model in events.items()
+}
+MODEL_TYPES: dict[type[Payload], str] = {model: t for t, model in EVENT_MODELS.items()}
+SERVICES: tuple[str, ...] = tuple(CATALOGUE)
+MAX_EVENT_BYTES = 1024 * 1024
+
+
+class InvalidEvent(ValueError):
+    """A message that is not a valid Lumbung event; ``reason`` goes to the dead-letter topic."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def decode_event(raw: bytes | str) -> tuple[CloudEvent, Payload]:
+    """Parse and validate one structured CloudEvent; raise InvalidEvent with a short reason."""
+    if len(raw) > MAX_EVENT_BYTES:
+        raise InvalidEvent(f"too large: {len(raw)} bytes > {MAX_EVENT_BYTES}")
+    try:
+        body: Any = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidEvent(f"not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidEvent("not a JSON object")
+    try:
+        envelope = CloudEvent.model_validate(body)
+    except ValidationError as exc:
+        raise InvalidEvent("bad envelope: " + _short(exc)) from None
+    model = EVENT_MODELS.get(envelope.type)
+    if model is None:
+        raise InvalidEvent(f"unknown event type: {envelope.type}")
+    try:
+        payload = model.model_validate(envelope.data)
+    except ValidationError as exc:
+        raise InvalidEvent(f"bad data for {envelope.type}: " + _short(exc)) from None
+    return envelope, payload
+
+
+def _short(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
+        for err in exc.errors()[:5]
+    )

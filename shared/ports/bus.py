@@ -1,0 +1,76 @@
+"""The bus port: a partitioned, ordered-per-key log with consumer groups (Kafka's model).
+
+Adapters: ``shared.adapters.inproc_bus`` (embedded mode) and ``shared.adapters.kafka_bus``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class BusUnavailable(RuntimeError):
+    """The bus cannot be reached now; the caller may retry later."""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    topic: str
+    key: str
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    value: bytes
+
+
+class Consumer(ABC):
+    """A member of a consumer group. Offsets move only when ``commit`` is called."""
+
+    @abstractmethod
+    def poll(self, max_records: int, timeout_s: float) -> list[Record]:
+        """Next records after this consumer's position; [] when none arrived in time."""
+
+    @abstractmethod
+    def commit(self) -> None:
+        """Commit the position after every record returned by ``poll`` so far."""
+
+    @abstractmethod
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Records not yet consumed, per (topic, partition) assigned to this consumer."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+class Bus(ABC):
+    partitions: int
+
+    @abstractmethod
+    def ensure_topics(self, topics: Sequence[str]) -> None:
+        """Create the topics with the configured partition count if they are missing."""
+
+    @abstractmethod
+    def publish(self, messages: Sequence[Message]) -> None:
+        """Send and wait until every message is durably acknowledged, in order per key.
+
+        Raises BusUnavailable when the bus cannot take them; then none is known to be sent.
+        """
+
+    @abstractmethod
+    def consumer(
+        self, group: str, topics: Sequence[str], *, from_beginning: bool = True
+    ) -> Consumer: ...
+
+    @abstractmethod
+    def ping(self) -> None:
+        """Raise BusUnavailable when the bus is not reachable."""
+
+    @abstractmethod
+    def close(self) -> None: ...

@@ -1,0 +1,134 @@
+"""Bootstrap: builds the adapters the settings ask for and wires services to them.
+
+The only place that decides embedded versus distributed; everything else sees ports.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter
+
+from shared.commands import IDEMPOTENCY_COLLECTION
+from shared.consumer import ConsumerWorker
+from shared.ports.bus import Bus
+from shared.ports.store import CollectionSpec, Store
+from shared.relay import OutboxRelay
+from shared.settings import Mode, Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """What one service brings: its routes, its collections and its background workers."""
+
+    name: str
+    router: APIRouter
+    collections: tuple[CollectionSpec, ...] = ()
+    publishes: bool = True
+    workers: Callable[[Runtime], Sequence[ConsumerWorker]] | None = None
+    title: str = ""
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    bus: Bus
+    label: str
+    services: Sequence[ServiceSpec]
+    relay: OutboxRelay | None = None
+    workers: list[ConsumerWorker] = field(default_factory=list)
+    started: bool = False
+
+    def start(self, *, background: bool = True) -> None:
+        specs = [CollectionSpec(IDEMPOTENCY_COLLECTION)]
+        for svc in self.services:
+            specs.extend(svc.collections)
+        self.store.ensure(specs)
+        if any(svc.publishes for svc in self.services):
+            self.relay = OutboxRelay(
+                self.store,
+                self.bus,
+                label=self.label,
+                batch=self.settings.relay_batch,
+                interval_s=self.settings.relay_interval_s,
+            )
+        for svc in self.services:
+            if svc.workers is not None:
+                self.workers.extend(svc.workers(self))
+        if background:
+            if self.relay is not None:
+                self.relay.start()
+            for worker in self.workers:
+                worker.start()
+        self.started = True
+
+    def after_write(self) -> None:
+        """Nudge the relay so a fresh event is published without waiting for its tick."""
+        if self.relay is not None:
+            self.relay.wake()
+
+    def refresh_gauges(self) -> None:
+        if self.relay is not None:
+            self.relay.refresh_backlog()
+        for worker in self.workers:
+            worker.refresh_lag()
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        if self.relay is not None:
+            self.relay.stop()
+        self.workers.clear()
+        self.started = False
+
+    def close(self) -> None:
+        self.stop()
+        self.store.close()
+        self.bus.close()
+
+
+def build_store(settings: Settings, label: str) -> Store:
+    if settings.mode is Mode.EMBEDDED:
+        from shared.adapters.sqlite_store import SqliteStore
+
+        return SqliteStore(settings.sqlite_path)
+    from shared.adapters.mongo_store import MongoStore
+
+    return MongoStore(settings.mongo_url, f"{settings.mongo_db}_{label}")
+
+
+def build_bus(settings: Settings) -> Bus:
+    if settings.mode is Mode.EMBEDDED:
+        from shared.adapters.inproc_bus import InProcessBus
+
+        return InProcessBus(settings.data_dir / "bus.sqlite3", partitions=settings.kafka_partitions)
+    from shared.adapters.kafka_bus import KafkaBus
+
+    return KafkaBus(
+        settings.kafka_bootstrap,
+        partitions=settings.kafka_partitions,
+        client_id=settings.kafka_client_id,
+        session_timeout_ms=settings.session_timeout_ms,
+    )
+
+
+def bootstrap(
+    settings: Settings,
+    services: Sequence[ServiceSpec],
+    *,
+    label: str,
+    store: Store | None = None,
+    bus: Bus | None = None,
+) -> Runtime:
+    return Runtime(
+        settings=settings,
+        store=store or build_store(settings, label),
+        bus=bus or build_bus(settings),
+        label=label,
+        services=services,
+    )

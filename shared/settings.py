@@ -1,0 +1,63 @@
+"""The one place that reads the environment (prefix ``LUMBUNG_``)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "lumbung-embedded-dev-secret-change-me-please"
+
+
+class Mode(StrEnum):
+    EMBEDDED = "embedded"
+    DISTRIBUTED = "distributed"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Embedded mode needs nothing; distributed mode needs real secrets."""
+
+    model_config = SettingsConfigDict(env_prefix="LUMBUNG_", env_file=None, extra="ignore")
+
+    mode: Mode = Mode.EMBEDDED
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    data_dir: Path = Path("data")
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_partitions: int = Field(6, ge=1)
+    kafka_client_id: str = "lumbung"
+    mongo_url: str = "mongodb://127.0.0.1:27017/"
+    mongo_db: str = "lumbung"
+
+    secret: str = DEFAULT_SECRET
+    pii_key: str = DEFAULT_SECRET
+    token_ttl_hours: int = Field(24 * 30, ge=1)
+
+    relay_interval_s: float = Field(0.2, gt=0)
+    relay_batch: int = Field(500, ge=1)
+    consumer_batch: int = Field(1000, ge=1)
+    session_timeout_ms: int = Field(10_000, ge=1000)
+    max_body_bytes: int = Field(256 * 1024, ge=1024)
+    demo: str = "on"
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets_in_production(self) -> Settings:
+        if self.mode is Mode.DISTRIBUTED:
+            weak = [
+                name
+                for name in ("secret", "pii_key")
+                if getattr(self, name) == DEFAULT_SECRET or len(getattr(self, name)) < 32
+            ]
+            if weak:
+                raise ValueError(
+                    "distributed mode refuses default or short secrets: set "
+                    + ", ".join(f"LUMBUNG_{n.upper()} (>= 32 chars)" for n in weak)
+                )
+        return self
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "lumbung.sqlite3"
