@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from shared.events.catalogue import DistrictCode, Id, PositiveCount, Text, VillageCode
 
@@ -30,11 +30,13 @@ class VillageCreate(BaseModel):
     district_name: Text
     occurred_on: date | None = None
 
-    @model_validator(mode="after")
-    def _district_matches_village(self) -> VillageCreate:
-        if not self.village_code.startswith(self.district_code):
-            raise ValueError("district_code must be the first 4 digits of village_code")
-        return self
+    @field_validator("district_code")
+    @classmethod
+    def _district_matches_village(cls, value: str, info: ValidationInfo) -> str:
+        village = info.data.get("village_code")
+        if village is not None and not village.startswith(value):
+            raise ValueError("must be the first 4 digits of village_code")
+        return value
 
 
 class VillagePublic(BaseModel):

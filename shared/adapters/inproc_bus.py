@@ -15,6 +15,7 @@ import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
+from shared.adapters.sqlite_tx import write_transaction
 from shared.ports.bus import Bus, BusUnavailable, Consumer, Message, Record
 
 
@@ -23,11 +24,15 @@ def partition_for(key: str, partitions: int) -> int:
 
 
 class InProcessBus(Bus):
-    def __init__(self, path: str | Path = ":memory:", *, partitions: int = 6) -> None:
+    def __init__(
+        self, path: str | Path = ":memory:", *, partitions: int = 6, busy_timeout_s: float = 5.0
+    ) -> None:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.partitions = partitions
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(
+            str(path), check_same_thread=False, isolation_level=None, timeout=busy_timeout_s
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS bus_log (topic TEXT, part INTEGER, off INTEGER, "
@@ -56,22 +61,17 @@ class InProcessBus(Bus):
             return
         with self._lock:
             self._check_open()
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
+            with write_transaction(self._db, BusUnavailable) as db:
                 next_offsets: dict[tuple[str, int], int] = {}
                 for msg in messages:
                     tp = (msg.topic, partition_for(msg.key, self.partitions))
                     if tp not in next_offsets:
                         next_offsets[tp] = self.end_offset(*tp)
-                    self._db.execute(
+                    db.execute(
                         "INSERT INTO bus_log VALUES (?,?,?,?,?)",
                         (tp[0], tp[1], next_offsets[tp], msg.key, msg.value),
                     )
                     next_offsets[tp] += 1
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._db.execute("ROLLBACK")
-                raise BusUnavailable(f"in-process bus: {exc}") from exc
             self._arrived.notify_all()
 
     def consumer(
@@ -91,11 +91,12 @@ class InProcessBus(Bus):
     def _commit(self, group: str, positions: dict[tuple[str, int], int]) -> None:
         with self._lock:
             self._check_open()
-            self._db.executemany(
-                "INSERT INTO bus_offsets VALUES (?,?,?,?) ON CONFLICT(grp, topic, part) "
-                "DO UPDATE SET off=excluded.off",
-                [(group, t, p, off) for (t, p), off in positions.items()],
-            )
+            with write_transaction(self._db, BusUnavailable) as db:
+                db.executemany(
+                    "INSERT INTO bus_offsets VALUES (?,?,?,?) ON CONFLICT(grp, topic, part) "
+                    "DO UPDATE SET off=excluded.off",
+                    [(group, t, p, off) for (t, p), off in positions.items()],
+                )
 
     def _read(self, positions: dict[tuple[str, int], int], limit: int) -> list[Record]:
         records: list[Record] = []

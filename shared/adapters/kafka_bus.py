@@ -195,19 +195,20 @@ class KafkaBus(Bus):
             for t in missing
         }
 
-        def create(admin: KafkaAdminClient) -> dict[str, Any]:
-            # wait_for_metadata: a producer right after us must find leaders for every partition.
-            return admin.create_topics(spec, raise_errors=False, wait_for_metadata=True)
+        def create(admin: KafkaAdminClient) -> list[dict[str, Any]]:
+            result = admin.create_topics(spec, raise_errors=False)
+            failed = [e for e in result["topics"] if e["error_code"] not in (0, _TOPIC_EXISTS)]
+            if not failed:
+                # A producer right after us must find a leader for every partition.
+                admin.wait_for_topics(missing)
+            return failed
 
-        result = self._admin_call("create_topics", create)
-        for entry in result.get("topics", []):
-            code = entry.get("error_code", 0)
-            if code not in (0, _TOPIC_EXISTS):
-                error = kafka_errors.for_code(code)
-                detail = entry.get("error_message") or error.__name__
-                if getattr(error, "retriable", False):
-                    raise BusUnavailable(f"kafka: create topic {entry.get('name')}: {detail}")
-                raise RuntimeError(f"kafka: cannot create topic {entry.get('name')}: {detail}")
+        for entry in self._admin_call("create_topics", create):
+            error = kafka_errors.for_code(entry["error_code"])
+            detail = entry.get("error_message") or error.__name__
+            if error.retriable:
+                raise BusUnavailable(f"kafka: create topic {entry['name']}: {detail}")
+            raise RuntimeError(f"kafka: cannot create topic {entry['name']}: {detail}")
         self._known_topics.update(missing)
 
     def ping(self) -> None:

@@ -23,6 +23,7 @@ from shared.adapters.docs import (
     outbox_items,
     public,
 )
+from shared.adapters.sqlite_tx import write_transaction
 from shared.ports.store import (
     COMMANDS,
     OUTBOX,
@@ -125,17 +126,11 @@ class SqliteStore(Store):
         expect: Mapping[str, Any] | None = None,
     ) -> UpdateOutcome:
         t = self._table(collection)
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                row = self._db.execute(
-                    f"SELECT doc, pending, outbox_at FROM {t} WHERE id=?", (doc_id,)
-                ).fetchone()
-                outcome = self._apply_update(t, doc_id, row, set_fields, events, command_id, expect)
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._db.execute("ROLLBACK")
-                raise StoreUnavailable(f"sqlite: {exc}") from exc
+        with self._lock, write_transaction(self._db, StoreUnavailable) as db:
+            row = db.execute(
+                f"SELECT doc, pending, outbox_at FROM {t} WHERE id=?", (doc_id,)
+            ).fetchone()
+            outcome = self._apply_update(t, doc_id, row, set_fields, events, command_id, expect)
         if events and outcome == "applied":
             self._outbox_tables.add(collection)
         return outcome
@@ -252,20 +247,14 @@ class SqliteStore(Store):
     def bulk_replace(self, upserts: Sequence[BulkUpsert]) -> None:
         if not upserts:
             return
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                for up in upserts:
-                    t = self._table(up.collection)
-                    self._db.execute(
-                        f"INSERT INTO {t}(id, doc) VALUES (?, ?) "
-                        "ON CONFLICT(id) DO UPDATE SET doc=excluded.doc",
-                        (str(up.doc["_id"]), _dumps(up.doc)),
-                    )
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._db.execute("ROLLBACK")
-                raise StoreUnavailable(f"sqlite: {exc}") from exc
+        with self._lock, write_transaction(self._db, StoreUnavailable) as db:
+            for up in upserts:
+                t = self._table(up.collection)
+                db.execute(
+                    f"INSERT INTO {t}(id, doc) VALUES (?, ?) "
+                    "ON CONFLICT(id) DO UPDATE SET doc=excluded.doc",
+                    (str(up.doc["_id"]), _dumps(up.doc)),
+                )
 
     def delete(self, collection: str, doc_id: str) -> None:
         t = self._table(collection)
@@ -290,25 +279,18 @@ class SqliteStore(Store):
     def outbox_ack(self, entry: OutboxEntry) -> None:
         t = self._table(entry.collection)
         acked = {str(e["id"]) for e in entry.events}
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                row = self._db.execute(f"SELECT doc FROM {t} WHERE id=?", (entry.doc_id,))
-                found = row.fetchone()
-                if found is not None:
-                    doc = json.loads(found[0])
-                    box = {k: v for k, v in doc.get(OUTBOX, {}).items() if k not in acked}
-                    doc[OUTBOX], doc[PENDING] = box, len(box)
-                    at = min((i["at"] for i in box.values()), default=None)
-                    doc[OUTBOX_AT] = at
-                    self._db.execute(
-                        f"UPDATE {t} SET doc=?, pending=?, outbox_at=? WHERE id=?",
-                        (_dumps(doc), len(box), at, entry.doc_id),
-                    )
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._db.execute("ROLLBACK")
-                raise StoreUnavailable(f"sqlite: {exc}") from exc
+        with self._lock, write_transaction(self._db, StoreUnavailable) as db:
+            found = db.execute(f"SELECT doc FROM {t} WHERE id=?", (entry.doc_id,)).fetchone()
+            if found is not None:
+                doc = json.loads(found[0])
+                box = {k: v for k, v in doc.get(OUTBOX, {}).items() if k not in acked}
+                doc[OUTBOX], doc[PENDING] = box, len(box)
+                at = min((i["at"] for i in box.values()), default=None)
+                doc[OUTBOX_AT] = at
+                db.execute(
+                    f"UPDATE {t} SET doc=?, pending=?, outbox_at=? WHERE id=?",
+                    (_dumps(doc), len(box), at, entry.doc_id),
+                )
 
     def outbox_backlog(self) -> int:
         return sum(

@@ -1,0 +1,112 @@
+"""Fixtures: both adapters of each port, real servers, tokens and apps."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from shared.adapters.inproc_bus import InProcessBus
+from shared.adapters.sqlite_store import SqliteStore
+from shared.auth import Role, mint_token
+from shared.ports.bus import Bus
+from shared.ports.store import Store
+from shared.settings import Settings
+from tests.servers import require_env
+
+VILLAGE = "3204052001"
+OTHER_VILLAGE = "3204052002"
+FOREIGN_VILLAGE = "3301010001"
+DISTRICT = "3204"
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    return require_env("LUMBUNG_TEST_KAFKA_BOOTSTRAP")
+
+
+@pytest.fixture(scope="session")
+def mongo_url() -> str:
+    return require_env("LUMBUNG_TEST_MONGO_URL")
+
+
+def _mongo_store(url: str) -> tuple[Store, str]:
+    from shared.adapters.mongo_store import MongoStore
+
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    return MongoStore(url, name), name
+
+
+def _drop_mongo(url: str, name: str) -> None:
+    from pymongo import MongoClient
+
+    client: MongoClient = MongoClient(url, serverSelectionTimeoutMS=3000)
+    try:
+        client.drop_database(name)
+    finally:
+        client.close()
+
+
+@pytest.fixture(params=["sqlite", "mongo"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """Each store adapter in turn: SQLite (embedded) and MongoDB wire (FerretDB)."""
+    if request.param == "sqlite":
+        s: Store = SqliteStore(tmp_path / "store.sqlite3")
+        yield s
+        s.close()
+        return
+    url = request.getfixturevalue("mongo_url")
+    s, name = _mongo_store(url)
+    yield s
+    s.close()
+    _drop_mongo(url, name)
+
+
+@pytest.fixture(params=["inproc", "kafka"])
+def bus(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Bus]:
+    """Each bus adapter in turn: the durable in-process log and real Kafka."""
+    if request.param == "inproc":
+        b: Bus = InProcessBus(tmp_path / "bus.sqlite3", partitions=3)
+    else:
+        from shared.adapters.kafka_bus import KafkaBus
+
+        b = KafkaBus(request.getfixturevalue("kafka_bootstrap"), partitions=3,
+                     session_timeout_ms=6000)
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def unique() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data")
+
+
+def token(settings: Settings, role: Role = Role.DISTRICT_ADMIN, *, district: str | None = None,
+          villages: list[str] | None = None) -> dict[str, str]:
+    if district is None and villages is None:
+        district = DISTRICT
+    tok = mint_token(settings.secret, role=role, sub=f"{role}-test", district=district,
+                     villages=villages)
+    return {"Authorization": f"Bearer {tok}"}
+
+
+@pytest.fixture
+def admin(settings: Settings) -> dict[str, str]:
+    return token(settings)
+
+
+@pytest.fixture
+def embedded(settings: Settings) -> Iterator[TestClient]:
+    """The embedded platform in-process, background relay and aggregator running."""
+    from services.main import embedded_app
+
+    with TestClient(embedded_app(settings)) as client:
+        yield client

@@ -1,0 +1,99 @@
+"""Control of the real test servers (Kafka, FerretDB) and of Lumbung processes under test."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx2 as httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCAL = ROOT / "deploy" / "local"
+
+
+def require_env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        import pytest
+
+        if os.environ.get("LUMBUNG_REQUIRE_SERVERS") == "1":
+            pytest.fail(f"{name} is not set although make test should have started the server")
+        pytest.skip(f"{name} not set: run through `make test`, which starts the real servers")
+    return value
+
+
+def server(name: str, action: str) -> None:
+    """`kafka` or `ferretdb`, and start / stop / kill: the same scripts make test uses."""
+    subprocess.run(["bash", str(LOCAL / f"{name}.sh"), action], check=True, cwd=ROOT,
+                   timeout=180)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LumbungProcess:
+    """One `python -m services.<name>` (or the embedded platform) as a real OS process."""
+
+    def __init__(self, module: str, env: Mapping[str, str], log_path: Path) -> None:
+        self.module = module
+        self.port = free_port()
+        self.env = {**os.environ, **env, "LUMBUNG_PORT": str(self.port),
+                    "LUMBUNG_HOST": "127.0.0.1", "LUMBUNG_DEMO": "off"}
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout_s: float = 60) -> LumbungProcess:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", self.module], env=self.env, cwd=ROOT, stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.module} exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.module} did not start: {self.log_path.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hook runs, as in a real crash."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def wait_for(predicate, timeout_s: float = 30, interval_s: float = 0.2, what: str = "condition"):  # noqa: ANN001, ANN201
+    deadline = time.monotonic() + timeout_s
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval_s)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}; last={last!r}")
