@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_partitions: int = Field(6, ge=1)
     kafka_client_id: str = "lumbung"
+    consumer_group: str = "lumbung-aggregator"
     mongo_url: str = "mongodb://127.0.0.1:27017/"
     mongo_db: str = "lumbung"
 

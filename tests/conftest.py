@@ -73,8 +73,9 @@ def bus(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Bus]:
     else:
         from shared.adapters.kafka_bus import KafkaBus
 
-        b = KafkaBus(request.getfixturevalue("kafka_bootstrap"), partitions=3,
-                     session_timeout_ms=6000)
+        b = KafkaBus(
+            request.getfixturevalue("kafka_bootstrap"), partitions=3, session_timeout_ms=6000
+        )
     yield b
     b.close()
 
@@ -89,12 +90,18 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data")
 
 
-def token(settings: Settings, role: Role = Role.DISTRICT_ADMIN, *, district: str | None = None,
-          villages: list[str] | None = None) -> dict[str, str]:
+def token(
+    settings: Settings,
+    role: Role = Role.DISTRICT_ADMIN,
+    *,
+    district: str | None = None,
+    villages: list[str] | None = None,
+) -> dict[str, str]:
     if district is None and villages is None:
         district = DISTRICT
-    tok = mint_token(settings.secret, role=role, sub=f"{role}-test", district=district,
-                     villages=villages)
+    tok = mint_token(
+        settings.secret, role=role, sub=f"{role}-test", district=district, villages=villages
+    )
     return {"Authorization": f"Bearer {tok}"}
 
 

@@ -8,10 +8,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 import httpx2 as httpx
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL = ROOT / "deploy" / "local"
@@ -30,8 +33,7 @@ def require_env(name: str) -> str:
 
 def server(name: str, action: str) -> None:
     """`kafka` or `ferretdb`, and start / stop / kill: the same scripts make test uses."""
-    subprocess.run(["bash", str(LOCAL / f"{name}.sh"), action], check=True, cwd=ROOT,
-                   timeout=180)
+    subprocess.run(["bash", str(LOCAL / f"{name}.sh"), action], check=True, cwd=ROOT, timeout=180)
 
 
 def free_port() -> int:
@@ -46,8 +48,13 @@ class LumbungProcess:
     def __init__(self, module: str, env: Mapping[str, str], log_path: Path) -> None:
         self.module = module
         self.port = free_port()
-        self.env = {**os.environ, **env, "LUMBUNG_PORT": str(self.port),
-                    "LUMBUNG_HOST": "127.0.0.1", "LUMBUNG_DEMO": "off"}
+        self.env = {
+            **os.environ,
+            **env,
+            "LUMBUNG_PORT": str(self.port),
+            "LUMBUNG_HOST": "127.0.0.1",
+            "LUMBUNG_DEMO": "off",
+        }
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -58,7 +65,10 @@ class LumbungProcess:
     def start(self, timeout_s: float = 60) -> LumbungProcess:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", self.module], env=self.env, cwd=ROOT, stdout=log,
+            [sys.executable, "-m", self.module],
+            env=self.env,
+            cwd=ROOT,
+            stdout=log,
             stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout_s
@@ -88,7 +98,12 @@ class LumbungProcess:
                 self.kill()
 
 
-def wait_for(predicate, timeout_s: float = 30, interval_s: float = 0.2, what: str = "condition"):  # noqa: ANN001, ANN201
+def wait_for(
+    predicate: Callable[[], T],
+    timeout_s: float = 30,
+    interval_s: float = 0.2,
+    what: str = "condition",
+) -> T:
     deadline = time.monotonic() + timeout_s
     last = None
     while time.monotonic() < deadline:

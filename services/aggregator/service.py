@@ -11,13 +11,16 @@ from shared.events.catalogue import SERVICES
 from shared.events.envelope import topic_for
 from shared.runtime import Runtime, ServiceSpec
 
-GROUP = "lumbung-aggregator"
 TOPICS = tuple(topic_for(s) for s in SERVICES)
 
 
 def consumer_worker(runtime: Runtime) -> ConsumerWorker:
     return ConsumerWorker(
-        runtime.bus, GROUP, TOPICS, Projector(runtime.store), batch=runtime.settings.consumer_batch
+        runtime.bus,
+        runtime.settings.consumer_group,
+        TOPICS,
+        Projector(runtime.store),
+        batch=runtime.settings.consumer_batch,
     )
 
 

@@ -112,10 +112,20 @@ def test_outbox_drains_after_the_bus_comes_back(bus: Bus, unique: str, tmp_path:
     relay = OutboxRelay(store, bus, label="test")
 
     def write(i: int) -> None:
-        store.insert("things", {"_id": f"{unique}-{i}"}, command_id=f"c{i}", events=[{
-            "id": f"{unique}-e{i}", "source": "/lumbung/registry", "villagecode": "3204052001",
-            "type": "lumbung.registry.household_registered.v1", "data": {},
-        }])
+        store.insert(
+            "things",
+            {"_id": f"{unique}-{i}"},
+            command_id=f"c{i}",
+            events=[
+                {
+                    "id": f"{unique}-e{i}",
+                    "source": "/lumbung/registry",
+                    "villagecode": "3204052001",
+                    "type": "lumbung.registry.household_registered.v1",
+                    "data": {},
+                }
+            ],
+        )
 
     with bus_outage(bus, tmp_path):
         for i in range(5):

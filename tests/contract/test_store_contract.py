@@ -21,13 +21,22 @@ def things(store: Store) -> Store:
 
 
 def event(eid: str, village: str = "3204052001") -> dict:
-    return {"id": eid, "type": "lumbung.registry.household_registered.v1",
-            "source": "/lumbung/registry", "villagecode": village, "data": {}}
+    return {
+        "id": eid,
+        "type": "lumbung.registry.household_registered.v1",
+        "source": "/lumbung/registry",
+        "villagecode": village,
+        "data": {},
+    }
 
 
 def test_insert_stores_state_and_its_events_together(things: Store) -> None:
-    things.insert(COLL, {"_id": "a", "village_code": "1", "n": 1},
-                  events=[event("e1"), event("e2")], command_id="c1")
+    things.insert(
+        COLL,
+        {"_id": "a", "village_code": "1", "n": 1},
+        events=[event("e1"), event("e2")],
+        command_id="c1",
+    )
     assert things.get(COLL, "a")["n"] == 1
     pending = things.outbox_pending(10)
     assert [(p.doc_id, [e["id"] for e in p.events]) for p in pending] == [("a", ["e1", "e2"])]
@@ -45,15 +54,21 @@ def test_duplicate_insert_writes_neither_state_nor_events(things: Store) -> None
 
 def test_update_applies_once_per_command(things: Store) -> None:
     things.insert(COLL, {"_id": "a", "n": 1}, command_id="c1")
-    assert things.update(COLL, "a", set_fields={"n": 2}, events=[event("e2")],
-                         command_id="c2") == "applied"
-    assert things.update(COLL, "a", set_fields={"n": 3}, events=[event("e3")],
-                         command_id="c2") == "already_applied"
+    assert (
+        things.update(COLL, "a", set_fields={"n": 2}, events=[event("e2")], command_id="c2")
+        == "applied"
+    )
+    assert (
+        things.update(COLL, "a", set_fields={"n": 3}, events=[event("e3")], command_id="c2")
+        == "already_applied"
+    )
     assert things.get(COLL, "a")["n"] == 2
     assert [e["id"] for p in things.outbox_pending(10) for e in p.events] == ["e2"]
     assert things.update(COLL, "zz", set_fields={"n": 1}, command_id="c9") == "missing"
-    assert things.update(COLL, "a", set_fields={"n": 9}, command_id="c10",
-                         expect={"n": 5}) == "precondition_failed"
+    assert (
+        things.update(COLL, "a", set_fields={"n": 9}, command_id="c10", expect={"n": 5})
+        == "precondition_failed"
+    )
     assert things.get(COLL, "a")["n"] == 2
 
 
@@ -82,8 +97,9 @@ def test_outbox_is_served_oldest_write_first(things: Store) -> None:
 
 def test_find_filters_and_pages_by_cursor(things: Store) -> None:
     for i in range(7):
-        things.insert(COLL, {"_id": f"h{i}", "village_code": "A" if i % 2 else "B"},
-                      command_id=f"c{i}")
+        things.insert(
+            COLL, {"_id": f"h{i}", "village_code": "A" if i % 2 else "B"}, command_id=f"c{i}"
+        )
     first = things.find(COLL, {"village_code": "B"}, limit=2)
     assert [d["_id"] for d in first.items] == ["h0", "h2"]
     second = things.find(COLL, {"village_code": "B"}, limit=2, after=first.next_cursor)
@@ -100,8 +116,9 @@ def test_put_if_absent_returns_the_existing_document(things: Store) -> None:
 
 
 def test_bulk_replace_upserts_whole_documents(things: Store) -> None:
-    things.bulk_replace([BulkUpsert("views", {"_id": "v1", "n": 1}),
-                         BulkUpsert("views", {"_id": "v2", "n": 2})])
+    things.bulk_replace(
+        [BulkUpsert("views", {"_id": "v1", "n": 1}), BulkUpsert("views", {"_id": "v2", "n": 2})]
+    )
     things.bulk_replace([BulkUpsert("views", {"_id": "v1", "m": 5})])
     assert things.get("views", "v1") == {"_id": "v1", "m": 5}
     assert things.get("views", "v2")["n"] == 2

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from services.main import embedded_app
 from services.registry.routes import HOUSEHOLDS
 from shared.adapters.inproc_bus import InProcessBus
 from shared.auth import Role
@@ -18,8 +17,12 @@ from shared.runtime import bootstrap
 from shared.settings import Settings
 from tests.conftest import DISTRICT, FOREIGN_VILLAGE, OTHER_VILLAGE, VILLAGE, token
 
-VILLAGE_BODY = {"village_code": VILLAGE, "name": "Cibiru Wetan", "district_code": DISTRICT,
-                "district_name": "Kabupaten Bandung"}
+VILLAGE_BODY = {
+    "village_code": VILLAGE,
+    "name": "Cibiru Wetan",
+    "district_code": DISTRICT,
+    "district_name": "Kabupaten Bandung",
+}
 
 
 def register_village(client: TestClient, headers: dict[str, str], code: str = VILLAGE) -> None:
@@ -46,44 +49,54 @@ def test_another_villages_token_gets_403_and_no_data(
     embedded: TestClient, admin: dict[str, str], settings: Settings
 ) -> None:
     register_village(embedded, admin)
-    hh = embedded.post("/registry/households", json={"village_code": VILLAGE, "members": 3},
-                       headers=admin).json()
+    hh = embedded.post(
+        "/registry/households", json={"village_code": VILLAGE, "members": 3}, headers=admin
+    ).json()
     other = token(settings, Role.VILLAGE_OPERATOR, villages=[OTHER_VILLAGE])
     for r in (
         embedded.get(f"/registry/villages/{VILLAGE}", headers=other),
         embedded.get(f"/registry/households/{hh['household_id']}", headers=other),
         embedded.get(f"/registry/households?village_code={VILLAGE}", headers=other),
-        embedded.post("/registry/households", json={"village_code": VILLAGE, "members": 2},
-                      headers=other),
-        embedded.patch(f"/registry/households/{hh['household_id']}", json={"members": 9},
-                       headers=other),
+        embedded.post(
+            "/registry/households", json={"village_code": VILLAGE, "members": 2}, headers=other
+        ),
+        embedded.patch(
+            f"/registry/households/{hh['household_id']}", json={"members": 9}, headers=other
+        ),
     ):
         assert r.status_code == 403, r.text
         assert hh["household_id"] not in r.text and "Cibiru" not in r.text
     listed = embedded.get("/registry/households", headers=other).json()
     assert listed == {"items": [], "next_cursor": None}
-    assert embedded.get(f"/registry/households/{hh['household_id']}",
-                        headers=admin).json()["members"] == 3
+    assert (
+        embedded.get(f"/registry/households/{hh['household_id']}", headers=admin).json()["members"]
+        == 3
+    )
 
 
 def test_only_the_districts_admin_registers_its_villages(
     embedded: TestClient, settings: Settings
 ) -> None:
     operator = token(settings, Role.VILLAGE_OPERATOR, villages=[VILLAGE])
-    assert embedded.post("/registry/villages", json=VILLAGE_BODY,
-                         headers=operator).status_code == 403
+    assert (
+        embedded.post("/registry/villages", json=VILLAGE_BODY, headers=operator).status_code == 403
+    )
     foreign = {**VILLAGE_BODY, "village_code": FOREIGN_VILLAGE, "district_code": "3301"}
-    assert embedded.post("/registry/villages", json=foreign,
-                         headers=token(settings)).status_code == 403
+    assert (
+        embedded.post("/registry/villages", json=foreign, headers=token(settings)).status_code
+        == 403
+    )
 
 
-def test_viewer_reads_but_cannot_write(embedded: TestClient, admin: dict[str, str],
-                                       settings: Settings) -> None:
+def test_viewer_reads_but_cannot_write(
+    embedded: TestClient, admin: dict[str, str], settings: Settings
+) -> None:
     register_village(embedded, admin)
     viewer = token(settings, Role.VIEWER, district=DISTRICT)
     assert embedded.get(f"/registry/villages/{VILLAGE}", headers=viewer).status_code == 200
-    r = embedded.post("/registry/households", json={"village_code": VILLAGE, "members": 1},
-                      headers=viewer)
+    r = embedded.post(
+        "/registry/households", json={"village_code": VILLAGE, "members": 1}, headers=viewer
+    )
     assert r.status_code == 403
 
 
@@ -113,24 +126,32 @@ def test_bad_household_input_is_422_naming_the_field_and_records_nothing(
     assert embedded.get("/registry/households", headers=admin).json()["items"] == []
 
 
-def test_district_code_must_match_the_village_code(embedded: TestClient,
-                                                   admin: dict[str, str]) -> None:
-    r = embedded.post("/registry/villages", json={**VILLAGE_BODY, "district_code": "3205"},
-                      headers=admin)
+def test_district_code_must_match_the_village_code(
+    embedded: TestClient, admin: dict[str, str]
+) -> None:
+    r = embedded.post(
+        "/registry/villages", json={**VILLAGE_BODY, "district_code": "3205"}, headers=admin
+    )
     assert r.status_code == 422
     assert "district_code" in r.json()["detail"]
 
 
 def test_malformed_json_is_a_4xx_problem(embedded: TestClient, admin: dict[str, str]) -> None:
-    r = embedded.post("/registry/households", content=b'{"village_code": ',
-                      headers={**admin, "content-type": "application/json"})
+    r = embedded.post(
+        "/registry/households",
+        content=b'{"village_code": ',
+        headers={**admin, "content-type": "application/json"},
+    )
     assert r.status_code == 422
     assert r.headers["content-type"].startswith("application/problem+json")
 
 
 def test_oversized_body_is_413(embedded: TestClient, admin: dict[str, str]) -> None:
-    r = embedded.post("/registry/households", content=b"x" * 300_000,
-                      headers={**admin, "content-type": "application/json"})
+    r = embedded.post(
+        "/registry/households",
+        content=b"x" * 300_000,
+        headers={**admin, "content-type": "application/json"},
+    )
     assert r.status_code == 413
 
 
@@ -139,9 +160,11 @@ def test_kk_number_is_never_stored_or_shown_in_clear(
 ) -> None:
     register_village(embedded, admin)
     kk = "3204050101097777"
-    r = embedded.post("/registry/households", json={
-        "village_code": VILLAGE, "members": 4, "kk_number": kk, "head_name": "Ibu Sumarni"},
-        headers=admin)
+    r = embedded.post(
+        "/registry/households",
+        json={"village_code": VILLAGE, "members": 4, "kk_number": kk, "head_name": "Ibu Sumarni"},
+        headers=admin,
+    )
     assert r.status_code == 201
     assert r.json()["kk_last4"] == "7777" and kk not in r.text
     time.sleep(0.5)
@@ -155,27 +178,35 @@ def test_patch_updates_members_once_per_idempotency_key(
     embedded: TestClient, admin: dict[str, str]
 ) -> None:
     register_village(embedded, admin)
-    hh = embedded.post("/registry/households", json={"village_code": VILLAGE, "members": 3},
-                       headers=admin).json()["household_id"]
+    hh = embedded.post(
+        "/registry/households", json={"village_code": VILLAGE, "members": 3}, headers=admin
+    ).json()["household_id"]
     headers = {**admin, "Idempotency-Key": "patch-1"}
     first = embedded.patch(f"/registry/households/{hh}", json={"members": 5}, headers=headers)
     again = embedded.patch(f"/registry/households/{hh}", json={"members": 5}, headers=headers)
     assert first.status_code == again.status_code == 200
     assert first.json() == again.json()
-    assert embedded.patch("/registry/households/hh-missing", json={"members": 5},
-                          headers=admin).status_code == 404
+    assert (
+        embedded.patch(
+            "/registry/households/hh-missing", json={"members": 5}, headers=admin
+        ).status_code
+        == 404
+    )
 
 
 def test_list_pages_with_a_cursor(embedded: TestClient, admin: dict[str, str]) -> None:
     register_village(embedded, admin)
     for _ in range(5):
-        embedded.post("/registry/households", json={"village_code": VILLAGE, "members": 1},
-                      headers=admin)
+        embedded.post(
+            "/registry/households", json={"village_code": VILLAGE, "members": 1}, headers=admin
+        )
     first = embedded.get("/registry/households?limit=2", headers=admin).json()
-    second = embedded.get(f"/registry/households?limit=2&cursor={first['next_cursor']}",
-                          headers=admin).json()
-    third = embedded.get(f"/registry/households?limit=2&cursor={second['next_cursor']}",
-                         headers=admin).json()
+    second = embedded.get(
+        f"/registry/households?limit=2&cursor={first['next_cursor']}", headers=admin
+    ).json()
+    third = embedded.get(
+        f"/registry/households?limit=2&cursor={second['next_cursor']}", headers=admin
+    ).json()
     ids = [h["household_id"] for p in (first, second, third) for h in p["items"]]
     assert len(ids) == len(set(ids)) == 5 and third["next_cursor"] is None
     bad = embedded.get("/registry/households?cursor=%%%", headers=admin)
@@ -189,8 +220,13 @@ def app_on_store(store: Store, tmp_path: Path, settings: Settings) -> Iterator[T
     from services.catalog import SERVICES
     from shared.http import create_app
 
-    runtime = bootstrap(settings, list(SERVICES.values()), label="t", store=store,
-                        bus=InProcessBus(tmp_path / "bus.sqlite3"))
+    runtime = bootstrap(
+        settings,
+        list(SERVICES.values()),
+        label="t",
+        store=store,
+        bus=InProcessBus(tmp_path / "bus.sqlite3"),
+    )
     with TestClient(create_app(runtime, title="t", background=False)) as client:
         yield client
 
@@ -214,8 +250,12 @@ def test_idempotency_key_repeat_records_nothing_new_and_other_body_is_409(
     conflict = client.post("/registry/households", json={**body, "members": 5}, headers=headers)
     assert conflict.status_code == 409
     assert store.count(HOUSEHOLDS) == 1
-    assert client.post("/registry/households", json=body,
-                       headers={**admin, "Idempotency-Key": "x" * 101}).status_code == 422
+    assert (
+        client.post(
+            "/registry/households", json=body, headers={**admin, "Idempotency-Key": "x" * 101}
+        ).status_code
+        == 422
+    )
 
 
 def test_a_retry_after_a_crash_mid_request_does_not_write_twice(
@@ -253,8 +293,9 @@ def test_embedded_view_counts_households_through_the_bus(
 ) -> None:
     register_village(embedded, admin)
     for _ in range(3):
-        embedded.post("/registry/households", json={"village_code": VILLAGE, "members": 2},
-                      headers=admin)
+        embedded.post(
+            "/registry/households", json={"village_code": VILLAGE, "members": 2}, headers=admin
+        )
     deadline = time.monotonic() + 20
     count = None
     while time.monotonic() < deadline:

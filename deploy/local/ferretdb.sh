@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# Local FerretDB (MongoDB wire protocol, SQLite handler) for integration tests.
+# No Docker: built from source with the Go toolchain (Go module proxy only).
+#
+# Usage: ferretdb.sh install|start|stop|kill|restart|status|env
+#
+#   install  build ferretdb VERSION into $LUMBUNG_CACHE/bin/ferretdb
+#   start    (install if needed,) launch, wait until a real `ping` succeeds;
+#            idempotent
+#   stop     SIGTERM, wait up to LUMBUNG_FERRETDB_STOP_TIMEOUT (30 s), then SIGKILL
+#   kill     immediate SIGKILL (chaos / outage tests)
+#   restart  stop + start
+#   status   exit 0 if running
+#   env      print $STATE/env
+#
+# Restarts (after stop or kill) reuse the same port and the same data dir.
+#
+# Environment:
+#   LUMBUNG_CACHE                  cache root (default: <repo>/.cache)
+#   LUMBUNG_FERRETDB_STATE         state dir (default: $LUMBUNG_CACHE/run/ferretdb)
+#   LUMBUNG_FERRETDB_PORT          listen port (default: free port, persisted)
+#   LUMBUNG_FERRETDB_START_TIMEOUT seconds to wait for readiness (default 30)
+#   LUMBUNG_FERRETDB_STOP_TIMEOUT  seconds before SIGKILL on stop (default 30)
+#   LUMBUNG_PYTHON                 python for the readiness probe (stdlib only;
+#                                  default <repo>/.venv/bin/python, else python3)
+#   GO                             go command (default: go on PATH, else /usr/local/go/bin/go)
+#
+# Writes $STATE/env:  LUMBUNG_TEST_MONGO_URL=mongodb://127.0.0.1:PORT/
+set -euo pipefail
+
+LB_TAG=ferretdb
+# shellcheck source=lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+
+FERRETDB_VERSION=v1.24.2
+FERRETDB_MODULE=github.com/FerretDB/FerretDB
+BIN="$LUMBUNG_CACHE/bin/ferretdb"
+
+STATE="${LUMBUNG_FERRETDB_STATE:-$LUMBUNG_CACHE/run/ferretdb}"
+mkdir -p "$STATE"
+STATE="$(cd "$STATE" && pwd)"
+DATA="$STATE/data"
+PIDFILE="$STATE/ferretdb.pid"
+LOG="$STATE/ferretdb.log"
+PORTS_FILE="$STATE/ports"
+ENV_FILE="$STATE/env"
+# Unique to this server's command line (pid-reuse guard, /proc scan).
+NEEDLE="--state-dir=$STATE "
+
+find_go() {
+  if [[ -n "${GO:-}" ]]; then
+    echo "$GO"
+  elif command -v go >/dev/null 2>&1; then
+    echo go
+  elif [[ -x /usr/local/go/bin/go ]]; then
+    echo /usr/local/go/bin/go
+  else
+    return 1
+  fi
+}
+
+is_installed() {
+  local v
+  [[ -x "$BIN" ]] && v="$("$BIN" --version 2>/dev/null)" &&
+    [[ $'\n'"$v"$'\n' == *$'\n'"version: $FERRETDB_VERSION"$'\n'* ]]
+}
+
+# A plain `go install github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2`
+# builds, but the binary panics at startup: FerretDB embeds
+# build/version/version.txt, which is generated from git and is not in the
+# module zip. So: download the module (Go module proxy), copy it, add
+# version.txt, and `go build` from that copy (module path unchanged).
+cmd_install() {
+  if is_installed; then
+    lb_log "ferretdb $FERRETDB_VERSION already installed at $BIN"
+    return 0
+  fi
+  lb_lock "$LUMBUNG_CACHE/.ferretdb-install.lock"
+  if is_installed; then
+    lb_log "ferretdb $FERRETDB_VERSION already installed at $BIN"
+    return 0
+  fi
+  local go src t0 build
+  go="$(find_go)" || lb_die "go not found (set GO or put go on PATH)"
+  t0="$(lb_now_ms)"
+  lb_log "building ferretdb $FERRETDB_VERSION with $("$go" env GOVERSION) (takes a minute or two cold)"
+  # GOTOOLCHAIN=local: never download a toolchain. GOFLAGS/GOWORK reset so a
+  # caller's -mod=vendor or a go.work cannot interfere. CGO off: the SQLite
+  # driver is pure Go (modernc.org/sqlite), so no C compiler is needed.
+  export GOTOOLCHAIN=local GOFLAGS='' GOWORK=off CGO_ENABLED=0
+  src="$(cd / && "$go" mod download -json "$FERRETDB_MODULE@$FERRETDB_VERSION" |
+    "$(lb_python)" -c 'import json,sys; d=json.load(sys.stdin); sys.exit(d["Error"]) if d.get("Error") else print(d["Dir"])')" ||
+    lb_die "go mod download $FERRETDB_MODULE@$FERRETDB_VERSION failed"
+  build="$(mktemp -d "${TMPDIR:-/tmp}/ferretdb-build.XXXXXX")"
+  mkdir -p "$(dirname "$BIN")"
+  cp -R "$src/." "$build/"
+  chmod -R u+w "$build"
+  echo "$FERRETDB_VERSION" >"$build/build/version/version.txt"
+  echo "lumbung-local" >"$build/build/version/package.txt"
+  if ! (cd "$build" && "$go" build -trimpath -buildvcs=false -o "$BIN.new" ./cmd/ferretdb); then
+    rm -rf "$build"
+    lb_die "go build of ferretdb $FERRETDB_VERSION failed"
+  fi
+  rm -rf "$build"
+  mv -f "$BIN.new" "$BIN"
+  is_installed || lb_die "built $BIN but its --version is not $FERRETDB_VERSION"
+  lb_log "installed ferretdb $FERRETDB_VERSION at $BIN in $(lb_elapsed "$t0")s"
+}
+
+resolve_port() {
+  PORT="${LUMBUNG_FERRETDB_PORT:-$(lb_read_kv "$PORTS_FILE" PORT)}"
+  [[ -n "$PORT" ]] || PORT="$(lb_free_ports 1)"
+  [[ "$PORT" =~ ^[0-9]+$ ]] || lb_die "bad port: $PORT"
+  lb_write_file "$PORTS_FILE" "PORT=$PORT
+"
+  lb_write_file "$ENV_FILE" "LUMBUNG_TEST_MONGO_URL=mongodb://127.0.0.1:$PORT/
+"
+}
+
+# Real MongoDB `ping` (OP_MSG {ping: 1, $db: "admin"}) with the stdlib only,
+# retried until {ok: 1} or the deadline. Exit 0 on success.
+# shellcheck disable=SC2016 # Python source, $db is a literal.
+PING_PY='
+import socket, struct, sys, time
+port, deadline = int(sys.argv[1]), time.time() + float(sys.argv[2])
+def cstr(s): return s.encode() + b"\0"
+body = b"\x10" + cstr("ping") + struct.pack("<i", 1) + b"\x02" + cstr("$db") + struct.pack("<i", 6) + cstr("admin") + b"\0"
+doc = struct.pack("<i", 4 + len(body)) + body
+payload = struct.pack("<I", 0) + b"\0" + doc
+msg = struct.pack("<iiii", 16 + len(payload), 1, 0, 2013) + payload
+def recv(s, n):
+    b = b""
+    while len(b) < n:
+        c = s.recv(n - len(b))
+        if not c: raise EOFError("closed")
+        b += c
+    return b
+last = "no attempt"
+while time.time() < deadline:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+            s.sendall(msg)
+            n, _, _, op = struct.unpack("<iiii", recv(s, 16))
+            reply = recv(s, n - 16)
+            i = reply.find(b"\x01ok\0")
+            if op == 2013 and i >= 0 and struct.unpack("<d", reply[i+4:i+12])[0] == 1.0:
+                sys.exit(0)
+            last = "reply without ok: 1: %r" % reply[:200]
+    except (OSError, EOFError) as e:
+        last = repr(e)
+    time.sleep(0.1)
+print("not ready:", last, file=sys.stderr)
+sys.exit(1)
+'
+
+wait_ready() {
+  local pid="$1" t0="$2" log_offset="$3"
+  local timeout="${LUMBUNG_FERRETDB_START_TIMEOUT:-30}"
+  local deadline=$((t0 + timeout * 1000)) probe remaining
+  until lb_tcp_open 127.0.0.1 "$PORT"; do
+    kill -0 "$pid" 2>/dev/null || lb_fail_with_log "ferretdb (exited)" "$LOG" "$log_offset"
+    (($(lb_now_ms) < deadline)) || lb_fail_with_log "ferretdb (timeout ${timeout}s)" "$LOG" "$log_offset"
+    sleep 0.05
+  done
+  remaining=$((deadline - $(lb_now_ms)))
+  ((remaining > 1000)) || remaining=1000
+  "$(lb_python)" -c "$PING_PY" "$PORT" "$((remaining / 1000))" 2>>"$STATE/probe.log" &
+  probe=$!
+  while kill -0 "$probe" 2>/dev/null; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      kill "$probe" 2>/dev/null || true
+      wait "$probe" 2>/dev/null || true
+      lb_fail_with_log "ferretdb (exited)" "$LOG" "$log_offset"
+    fi
+    sleep 0.05
+  done
+  if ! wait "$probe"; then
+    tail -n 3 "$STATE/probe.log" >&2 || true
+    lb_fail_with_log "ferretdb (ping timeout ${timeout}s)" "$LOG" "$log_offset"
+  fi
+}
+
+cmd_start() {
+  local pid t0 log_offset
+  is_installed || cmd_install
+  lb_lock "$STATE/.lock"
+  if pid="$(lb_find_pid "$PIDFILE" "$NEEDLE")"; then
+    echo "$pid" >"$PIDFILE"
+    lb_log "already running"
+    echo "ferretdb $FERRETDB_VERSION ready on 127.0.0.1:$(lb_read_kv "$PORTS_FILE" PORT) (pid $pid)"
+    return 0
+  fi
+  t0="$(lb_now_ms)"
+  resolve_port
+  lb_port_free "$PORT" || lb_die "port 127.0.0.1:$PORT is already in use by another process"
+  mkdir -p "$DATA"
+
+  touch "$LOG"
+  log_offset="$(stat -c %s "$LOG")"
+  printf '==== ferretdb.sh start %s ====\n' "$(date -Is)" >>"$LOG"
+  # --state-dir must not be the last argument: NEEDLE is "--state-dir=$STATE "
+  # (the trailing space keeps /x/ferretdb from matching /x/ferretdb2).
+  DO_NOT_TRACK=1 lb_spawn "$PIDFILE" "$LOG" "$BIN" \
+    "--state-dir=$STATE" \
+    --handler=sqlite \
+    "--sqlite-url=file:$DATA/" \
+    "--listen-addr=127.0.0.1:$PORT" \
+    --debug-addr=- \
+    --telemetry=disable \
+    --log-level=INFO
+  pid="$(<"$PIDFILE")"
+  lb_log "launched (pid $pid), log: $LOG"
+  wait_ready "$pid" "$t0" "$log_offset"
+  echo "ferretdb $FERRETDB_VERSION ready on 127.0.0.1:$PORT (pid $pid) in $(lb_elapsed "$t0")s"
+}
+
+cmd_status() {
+  local pid
+  if pid="$(lb_find_pid "$PIDFILE" "$NEEDLE")"; then
+    echo "ferretdb $FERRETDB_VERSION running on 127.0.0.1:$(lb_read_kv "$PORTS_FILE" PORT) (pid $pid)"
+    return 0
+  fi
+  echo "ferretdb $FERRETDB_VERSION not running"
+  return 1
+}
+
+case "${1:-}" in
+  install) cmd_install ;;
+  start) cmd_start ;;
+  stop) lb_stop ferretdb "$PIDFILE" "$NEEDLE" "${LUMBUNG_FERRETDB_STOP_TIMEOUT:-30}" ;;
+  kill) lb_hard_kill ferretdb "$PIDFILE" "$NEEDLE" ;;
+  restart)
+    lb_stop ferretdb "$PIDFILE" "$NEEDLE" "${LUMBUNG_FERRETDB_STOP_TIMEOUT:-30}"
+    cmd_start
+    ;;
+  status) cmd_status ;;
+  env) cat "$ENV_FILE" ;;
+  *)
+    echo "usage: $0 install|start|stop|kill|restart|status|env" >&2
+    exit 2
+    ;;
+esac
