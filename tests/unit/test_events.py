@@ -1,0 +1,84 @@
+"""The event contract: envelope, typed payloads, vocabularies and decoding failures."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from shared.commands import build_event
+from shared.events import catalogue as ev
+from shared.events.catalogue import EVENT_MODELS, InvalidEvent, decode_event
+
+
+def good(**data_overrides: object) -> dict:
+    event = build_event(
+        ev.SaleRecorded(
+            occurred_on=date(2026, 11, 27),
+            business_id="biz-1",
+            household_id="hh-1",
+            channel="shopee",
+            quantity=2,
+            unit_price=15000,
+            amount=30000,
+        ),
+        village_code="3204052001",
+        subject="hh-1",
+        event_id="ev-1",
+    )
+    event["data"].update(data_overrides)
+    return event
+
+
+def test_every_catalogue_event_has_a_model_and_occurred_on() -> None:
+    assert len(EVENT_MODELS) == 29
+    for etype, model in EVENT_MODELS.items():
+        assert etype.startswith("lumbung.") and etype.endswith(".v1")
+        assert "occurred_on" in model.model_fields
+
+
+def test_a_built_event_is_a_cloudevent_that_round_trips() -> None:
+    envelope, payload = decode_event(json.dumps(good()).encode())
+    assert envelope.specversion == "1.0"
+    assert envelope.type == "lumbung.commerce.sale_recorded.v1"
+    assert envelope.source == "/lumbung/commerce"
+    assert envelope.villagecode == "3204052001"
+    assert payload.amount == 30000 and payload.occurred_on == date(2026, 11, 27)
+
+
+def test_unknown_fields_are_ignored_by_consumers() -> None:
+    _, payload = decode_event(json.dumps(good(new_field="x")).encode())
+    assert not hasattr(payload, "new_field")
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"{not json", "not JSON"),
+        (b"[1, 2]", "not a JSON object"),
+        (
+            json.dumps({**good(), "type": "lumbung.commerce.unknown_thing.v1"}).encode(),
+            "unknown event type",
+        ),
+        (
+            json.dumps({k: v for k, v in good().items() if k != "villagecode"}).encode(),
+            "villagecode",
+        ),
+        (json.dumps(good(channel="telegram")).encode(), "channel"),
+        (json.dumps(good(amount=-5)).encode(), "amount"),
+        (json.dumps(good(occurred_on="2026-02-30")).encode(), "occurred_on"),
+        (b'{"x": "' + b"a" * (1024 * 1024 + 10) + b'"}', "too large"),
+        (b"\xff\xfe\x00", "not JSON"),
+    ],
+)
+def test_invalid_events_are_refused_with_a_reason(raw: bytes, reason: str) -> None:
+    with pytest.raises(InvalidEvent) as err:
+        decode_event(raw)
+    assert reason in err.value.reason
+
+
+def test_events_never_carry_names_or_identity_numbers() -> None:
+    forbidden = {"nik", "kk_number", "head_name", "participant_name", "phone"}
+    for model in EVENT_MODELS.values():
+        assert not forbidden & set(model.model_fields)
