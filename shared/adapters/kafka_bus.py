@@ -43,7 +43,9 @@ _REBALANCED = (
 def _reason(exc: BaseException) -> str:
     text = str(exc)
     name = type(exc).__name__
-    return text if text.startswith(name) else f"{name}: {text}" if text else name
+    if text in ("", "None", name, f"{name}: None"):
+        return name
+    return text if text.startswith(name) else f"{name}: {text}"
 
 
 def _build(factory: Any, **config: Any) -> Any:
@@ -122,8 +124,8 @@ class KafkaBus(Bus):
                     request_timeout_ms=self.request_timeout_ms,
                     delivery_timeout_ms=self._delivery_timeout_ms,
                     reconnect_backoff_max_ms=_RECONNECT_BACKOFF_MAX_MS,
-                    # Topics come from ensure_topics with our partition count, never the broker's
-                    # default of 1, which would silently break the per-key spread.
+                    # Topics come from ensure_topics with our partition count, never from the
+                    # broker's auto-create with its own num.partitions.
                     allow_auto_create_topics=False,
                 )
             return self._producer
@@ -277,11 +279,13 @@ def _close_producer(producer: KafkaProducer, *, timeout_s: float) -> None:
 class KafkaBusConsumer(Consumer):
     """One member of a consumer group; not thread-safe (use it from one thread).
 
-    Offsets move only in ``commit``. When a rebalance took partitions away since the last poll,
-    Kafka rejects the commit; ``commit`` then logs a warning and returns instead of raising,
-    because nothing is lost: the uncommitted records are redelivered to whichever member owns
-    the partitions now (possibly this one, on its next poll), and consumers are idempotent.
-    Only an unreachable broker raises ``BusUnavailable``.
+    Offsets move only in ``commit``. A commit while a rebalance is merely pending succeeds (the
+    member is still in the current generation). When this member has already been dropped from
+    the group (e.g. it did not poll within max_poll_interval), Kafka rejects the commit; then
+    ``commit`` logs a warning and returns instead of raising, because nothing is lost: the
+    uncommitted records are redelivered to whichever member owns the partitions now (possibly
+    this one, on its next poll, which rejoins), and consumers are idempotent. Only an
+    unreachable broker raises ``BusUnavailable``.
     """
 
     def __init__(self, consumer: KafkaConsumer, *, request_timeout_ms: int) -> None:

@@ -1,0 +1,123 @@
+"""Recording facts and entities: the one write path the domain services share.
+
+A route validates its body, checks scope, then calls ``record``: it builds the document and
+its event, and stores both in one atomic write through the write gate (Idempotency-Key).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from shared.auth import Principal, Sector, require_village
+from shared.commands import Ids, WriteGate, Written, build_event, insert_once, not_future, today_or
+from shared.errors import Problem
+from shared.events.catalogue import Payload
+from shared.pagination import PageParams, checked_cursor, page_of
+from shared.ports.store import Doc, Store
+
+Build = Callable[[str, date], tuple[dict[str, Any], Payload]]
+WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no or bad token"},
+    403: {"description": "the token does not cover the village, or the role may not write"},
+    404: {"description": "the parent record does not exist"},
+    409: {"description": "id or Idempotency-Key already used for something else"},
+    422: {"description": "invalid field; the problem+json names it"},
+    503: {"description": "store unreachable; nothing was recorded"},
+}
+
+
+def store_of(request: Request) -> Store:
+    return request.app.state.runtime.store
+
+
+def public_view(doc: Doc) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+def load_in_scope(
+    store: Store,
+    collection: str,
+    doc_id: str,
+    principal: Principal,
+    *,
+    sector: Sector | None = None,
+    what: str = "record",
+) -> Doc:
+    """The document, after checking that the token covers its village (403) — or 404."""
+    doc = store.get(collection, doc_id)
+    if doc is None:
+        raise Problem(404, f"{what} {doc_id} not found")
+    require_village(principal, doc["village_code"], sector)
+    return doc
+
+
+def record(
+    gate: WriteGate,
+    store: Store,
+    *,
+    body: BaseModel,
+    collection: str,
+    id_field: str,
+    id_prefix: str,
+    village_code: str,
+    build: Build,
+    subject: str | None,
+    given_id: str | None = None,
+    occurred_on: date | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> JSONResponse:
+    """Store a new document and its one event atomically; answer 201 with the document.
+
+    ``build(new_id, day)`` returns the document's own fields and the event payload.
+    """
+    not_future("occurred_on", occurred_on)
+
+    def action(ids: Ids) -> Written:
+        day = today_or(occurred_on)
+        new_id = given_id or ids.new(id_prefix)
+        fields, payload = build(new_id, day)
+        doc = {
+            "_id": new_id,
+            id_field: new_id,
+            "village_code": village_code,
+            "district_code": village_code[:4],
+            "occurred_on": day.isoformat(),
+            **fields,
+        }
+        event = build_event(
+            payload, village_code=village_code, subject=subject, event_id=ids.new("ev")
+        )
+        doc["event_id"] = event["id"]
+        stored = insert_once(store, collection, doc, [event], event["id"])
+        return Written(201, public_view(stored))
+
+    return gate.run(action, body=body, params=params)
+
+
+def list_in_scope(
+    store: Store,
+    collection: str,
+    principal: Principal,
+    page: PageParams,
+    *,
+    village_code: str | None = None,
+    where: Mapping[str, Any] | None = None,
+    view: Callable[[Doc], dict[str, Any]] = public_view,
+) -> dict[str, object]:
+    """One page of a collection, restricted to the token's villages (403 outside them)."""
+    if village_code is not None:
+        require_village(principal, village_code, None)
+        scope: dict[str, Any] = {"village_code": village_code}
+    else:
+        scope = principal.village_filter()
+    found = store.find(
+        collection, {**scope, **(where or {})}, limit=page.limit, after=checked_cursor(page)
+    )
+    found.items = [view(d) for d in found.items]
+    return page_of(found)

@@ -1,0 +1,1 @@
+"""One module per service, each with ``CASES: list[WriteCase]``."""
