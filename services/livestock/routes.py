@@ -1,0 +1,10 @@
+"""Livestock routes (to be filled in)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from shared.ports.store import CollectionSpec
+
+router = APIRouter(prefix="/livestock", tags=["livestock"])
+COLLECTIONS: tuple[CollectionSpec, ...] = ()

@@ -1,0 +1,8 @@
+"""The livestock service as a unit the app factory can mount."""
+
+from services.livestock.routes import COLLECTIONS, router
+from shared.runtime import ServiceSpec
+
+SERVICE = ServiceSpec(
+    name="livestock", router=router, collections=COLLECTIONS, title="Lumbung Livestock"
+)

@@ -1,0 +1,10 @@
+"""Training routes (to be filled in)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from shared.ports.store import CollectionSpec
+
+router = APIRouter(prefix="/training", tags=["training"])
+COLLECTIONS: tuple[CollectionSpec, ...] = ()
