@@ -29,6 +29,9 @@ def service_app(name: str, settings: Settings | None = None) -> FastAPI:
 def serve(name: str | None = None) -> None:
     """Run the embedded platform, or (with a name, distributed mode) one service."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # kafka-python logs every reconnect attempt at ERROR while a broker is down; the
+    # relay and consumer already report outages once per back-off round.
+    logging.getLogger("kafka").setLevel(logging.CRITICAL)
     settings = Settings()
     if name is None:
         app = embedded_app(settings)

@@ -60,7 +60,8 @@ class Bus(ABC):
     def publish(self, messages: Sequence[Message]) -> None:
         """Send and wait until every message is durably acknowledged, in order per key.
 
-        Raises BusUnavailable when the bus cannot take them; then none is known to be sent.
+        Raises BusUnavailable when the bus cannot take them all; some may still have been
+        written, so a retry can duplicate them: consumers drop events by id.
         """
 
     @abstractmethod
