@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
 
 from shared.errors import install_error_handlers
 from shared.observability import MetricsMiddleware, health_router
-from shared.runtime import Runtime, ServiceSpec
+from shared.runtime import Runtime
 
 DESCRIPTION = (
     "Lumbung — Ekonomi Hijau dari Desa. Every write answers 201 only once the fact and its "
@@ -46,5 +47,11 @@ def _checks(runtime: Runtime) -> dict[str, object]:
     return {"store": runtime.store.ping, "bus": runtime.bus.ping}
 
 
-def service_names(services: Sequence[ServiceSpec]) -> list[str]:
-    return [s.name for s in services]
+def route_table(app: FastAPI) -> list[tuple[str, str]]:
+    """(method, path) of every route the app really serves, included routers flattened."""
+    return sorted(
+        (method, ctx.path)
+        for ctx in iter_route_contexts(app.routes)
+        for method in (ctx.methods or ())
+        if method != "HEAD"
+    )
