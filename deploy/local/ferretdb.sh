@@ -37,8 +37,7 @@ FERRETDB_MODULE=github.com/FerretDB/FerretDB
 BIN="$LUMBUNG_CACHE/bin/ferretdb"
 
 STATE="${LUMBUNG_FERRETDB_STATE:-$LUMBUNG_CACHE/run/ferretdb}"
-mkdir -p "$STATE"
-STATE="$(cd "$STATE" && pwd)"
+STATE="$(realpath -m "$STATE")"
 DATA="$STATE/data"
 PIDFILE="$STATE/ferretdb.pid"
 LOG="$STATE/ferretdb.log"
@@ -159,7 +158,7 @@ wait_ready() {
   local deadline=$((t0 + timeout * 1000)) probe remaining
   until lb_tcp_open 127.0.0.1 "$PORT"; do
     kill -0 "$pid" 2>/dev/null || lb_fail_with_log "ferretdb (exited)" "$LOG" "$log_offset"
-    (($(lb_now_ms) < deadline)) || lb_fail_with_log "ferretdb (timeout ${timeout}s)" "$LOG" "$log_offset"
+    (($(lb_now_ms) < deadline)) || lb_fail_with_log "ferretdb (timeout ${timeout}s)" "$LOG" "$log_offset" "$pid"
     sleep 0.05
   done
   remaining=$((deadline - $(lb_now_ms)))
@@ -176,7 +175,7 @@ wait_ready() {
   done
   if ! wait "$probe"; then
     tail -n 3 "$STATE/probe.log" >&2 || true
-    lb_fail_with_log "ferretdb (ping timeout ${timeout}s)" "$LOG" "$log_offset"
+    lb_fail_with_log "ferretdb (ping timeout ${timeout}s)" "$LOG" "$log_offset" "$pid"
   fi
 }
 
@@ -191,6 +190,7 @@ cmd_start() {
     return 0
   fi
   t0="$(lb_now_ms)"
+  mkdir -p "$STATE"
   resolve_port
   lb_port_free "$PORT" || lb_die "port 127.0.0.1:$PORT is already in use by another process"
   mkdir -p "$DATA"

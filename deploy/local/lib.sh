@@ -188,10 +188,16 @@ lb_write_file() {
   mv -f "$1.tmp.$$" "$1"
 }
 
-# lb_fail_with_log NAME LOG OFFSET: print what the server logged since
-# byte OFFSET (at most the last 60 lines), then fail.
+# lb_fail_with_log NAME LOG OFFSET [PID]: print what the server logged since
+# byte OFFSET (at most the last 60 lines), SIGKILL PID if given (a server that
+# missed its start deadline is not left half-started), then fail.
 lb_fail_with_log() {
-  local name="$1" log="$2" offset="$3"
+  local name="$1" log="$2" offset="$3" pid="${4:-}"
+  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+    lb_log "killing pid $pid (not ready in time)"
+    kill -KILL "$pid" 2>/dev/null || true
+    lb_wait_gone "$pid" 10 || true
+  fi
   lb_log "---- last lines of $log ----"
   tail -c +"$((offset + 1))" "$log" 2>/dev/null | tail -n 60 >&2 || true
   lb_log "---- end of $log ----"
