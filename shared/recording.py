@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from shared.auth import Principal, Sector, require_village
 from shared.commands import Ids, WriteGate, Written, build_event, insert_once, not_future, today_or
@@ -30,6 +30,12 @@ WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"description": "invalid field; the problem+json names it"},
     503: {"description": "store unreachable; nothing was recorded"},
 }
+
+
+def payload_problem(exc: ValidationError) -> Problem:
+    errors = [{"loc": ["body", *map(str, e["loc"])], "msg": str(e["msg"])} for e in exc.errors()]
+    named = ", ".join(dict.fromkeys(".".join(e["loc"][1:]) for e in errors))
+    return Problem(422, f"invalid field(s): {named}", errors=errors)
 
 
 def store_of(request: Request) -> Store:
@@ -81,7 +87,12 @@ def record(
     def action(ids: Ids) -> Written:
         day = today_or(occurred_on)
         new_id = given_id or ids.new(id_prefix)
-        fields, payload = build(new_id, day)
+        try:
+            fields, payload = build(new_id, day)
+        except ValidationError as exc:
+            # A derived value (an amount = quantity x price) can break the event's limits even
+            # though each input field was valid: that is the client's input, so a 422.
+            raise payload_problem(exc) from None
         doc = {
             "_id": new_id,
             id_field: new_id,

@@ -1,10 +1,344 @@
-"""Livestock routes (to be filled in)."""
+"""Livestock routes: herds and the facts of their lives (births, deaths, sales, care, manure).
+
+Deaths and sales larger than the current head count are accepted: village records arrive
+late and out of order, so a birth entered next week may well precede today's sale. The head
+count is derived from all recorded facts and clamped at 0, as the resilience view does.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Any
 
-from shared.ports.store import CollectionSpec
+from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
+from services.livestock.models import (
+    BirthCreate,
+    BirthPublic,
+    CompostCreate,
+    CompostPublic,
+    DeathCreate,
+    DeathPublic,
+    DiseaseReportCreate,
+    DiseaseReportPublic,
+    FactCreate,
+    HerdCreate,
+    HerdDetailPublic,
+    HerdPublic,
+    RecordKind,
+    RecordPublic,
+    SaleCreate,
+    SalePublic,
+    VaccinationCreate,
+    VaccinationPublic,
+)
+from shared.auth import PrincipalDep, Sector, require_village
+from shared.commands import WriteGate, WriteGateDep
+from shared.events import catalogue as ev
+from shared.events import vocab
+from shared.events.envelope import VILLAGE_CODE_PATTERN
+from shared.pagination import MAX_LIMIT, PageDep, PageOut
+from shared.ports.store import CollectionSpec, Store
+from shared.recording import (
+    WRITE_RESPONSES,
+    list_in_scope,
+    load_in_scope,
+    public_view,
+    record,
+    store_of,
+)
+
+HERDS = "livestock_herds"
+RECORDS = "livestock_records"
+COLLECTIONS: tuple[CollectionSpec, ...] = (
+    CollectionSpec(
+        HERDS, indexes=("village_code", "district_code", "household_id", "species"), outbox=True
+    ),
+    CollectionSpec(
+        RECORDS,
+        indexes=("herd_id", "village_code", "district_code", "household_id", "kind"),
+        outbox=True,
+    ),
+)
 router = APIRouter(prefix="/livestock", tags=["livestock"])
-COLLECTIONS: tuple[CollectionSpec, ...] = ()
+
+VillageQuery = Annotated[str | None, Query(pattern=VILLAGE_CODE_PATTERN)]
+HouseholdQuery = Annotated[str | None, Query(max_length=64)]
+# What a fact payload is built from: the herd's identity and the village day.
+MakePayload = Callable[[dict[str, Any]], ev.Payload]
+HEAD_COUNT_KINDS: tuple[RecordKind, ...] = ("birth", "death", "sale")
+
+
+def _data_fields(payload: ev.Payload) -> dict[str, Any]:
+    """The event's data fields as stored in the document (its own occurred_on is the day)."""
+    return payload.model_dump(mode="json", exclude={"occurred_on"}, exclude_none=True)
+
+
+def _filters(**values: str | None) -> dict[str, str]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+# herds -------------------------------------------------------------------------------------
+@router.post(
+    "/herds",
+    status_code=status.HTTP_201_CREATED,
+    response_model=HerdPublic,
+    responses=WRITE_RESPONSES,
+    summary="Register a household's herd (emits herd_registered)",
+)
+def register_herd(body: HerdCreate, request: Request, gate: WriteGateDep) -> JSONResponse:
+    require_village(gate.principal, body.village_code, Sector.LIVESTOCK)
+
+    def build(herd_id: str, day: date) -> tuple[dict[str, Any], ev.Payload]:
+        payload = ev.HerdRegistered(
+            occurred_on=day,
+            herd_id=herd_id,
+            household_id=body.household_id,
+            species=body.species,
+            count=body.count,
+        )
+        return _data_fields(payload), payload
+
+    return record(
+        gate,
+        store_of(request),
+        body=body,
+        collection=HERDS,
+        id_field="herd_id",
+        id_prefix="herd",
+        village_code=body.village_code,
+        build=build,
+        subject=body.household_id,
+        given_id=body.herd_id,
+        occurred_on=body.occurred_on,
+    )
+
+
+@router.get("/herds", response_model=PageOut[HerdPublic], summary="Herds in scope")
+def list_herds(
+    principal: PrincipalDep,
+    request: Request,
+    page: PageDep,
+    village_code: VillageQuery = None,
+    household_id: HouseholdQuery = None,
+    species: vocab.Species | None = None,
+) -> Any:
+    where = _filters(household_id=household_id, species=species)
+    return list_in_scope(
+        store_of(request), HERDS, principal, page, village_code=village_code, where=where
+    )
+
+
+def _tally(store: Store, herd_id: str) -> dict[str, int]:
+    """Animals born, died and sold according to every recorded fact of the herd."""
+    totals = dict.fromkeys(HEAD_COUNT_KINDS, 0)
+    where = {"herd_id": herd_id, "kind": list(HEAD_COUNT_KINDS)}
+    cursor: str | None = None
+    while True:
+        found = store.find(RECORDS, where, limit=MAX_LIMIT, after=cursor)
+        for doc in found.items:
+            totals[doc["kind"]] += doc["count"]
+        if found.next_cursor is None:
+            return totals
+        cursor = found.next_cursor
+
+
+@router.get(
+    "/herds/{herd_id}",
+    response_model=HerdDetailPublic,
+    summary="One herd with its current head count",
+)
+def get_herd(herd_id: str, principal: PrincipalDep, request: Request) -> Any:
+    store = store_of(request)
+    herd = load_in_scope(store, HERDS, herd_id, principal, what="herd")
+    totals = _tally(store, herd_id)
+    born, died, sold = totals["birth"], totals["death"], totals["sale"]
+    return {
+        **public_view(herd),
+        "born": born,
+        "died": died,
+        "sold": sold,
+        "head_count": max(0, herd["count"] + born - died - sold),
+    }
+
+
+@router.get(
+    "/herds/{herd_id}/records",
+    response_model=PageOut[RecordPublic],
+    summary="The recorded facts of one herd",
+)
+def list_herd_records(
+    herd_id: str,
+    principal: PrincipalDep,
+    request: Request,
+    page: PageDep,
+    kind: RecordKind | None = None,
+) -> Any:
+    store = store_of(request)
+    load_in_scope(store, HERDS, herd_id, principal, what="herd")
+    where = _filters(herd_id=herd_id, kind=kind)
+    return list_in_scope(store, RECORDS, principal, page, where=where)
+
+
+# facts of a herd ----------------------------------------------------------------------------
+def _record_fact(
+    request: Request,
+    gate: WriteGate,
+    herd_id: str,
+    body: FactCreate,
+    kind: RecordKind,
+    make: MakePayload,
+) -> JSONResponse:
+    """Record one fact of a herd; village, household and species come from the herd."""
+    store = store_of(request)
+    herd = load_in_scope(
+        store, HERDS, herd_id, gate.principal, sector=Sector.LIVESTOCK, what="herd"
+    )
+    ref = {k: herd[k] for k in ("herd_id", "household_id", "species")}
+
+    def build(_fact_id: str, day: date) -> tuple[dict[str, Any], ev.Payload]:
+        payload = make({**ref, "occurred_on": day})
+        return {"kind": kind, **ref, **_data_fields(payload)}, payload
+
+    return record(
+        gate,
+        store,
+        body=body,
+        collection=RECORDS,
+        id_field="fact_id",
+        id_prefix="fact",
+        village_code=herd["village_code"],
+        build=build,
+        subject=herd["household_id"],
+        occurred_on=body.occurred_on,
+        params={"herd_id": herd_id},
+    )
+
+
+def _fact_route(path: str, model: type[BaseModel], summary: str) -> Callable[[Any], Any]:
+    return router.post(
+        f"/herds/{{herd_id}}/{path}",
+        status_code=status.HTTP_201_CREATED,
+        response_model=model,
+        responses=WRITE_RESPONSES,
+        summary=summary,
+    )
+
+
+@_fact_route("births", BirthPublic, "Record animals born in a herd (emits animals_born)")
+def record_births(
+    herd_id: str, body: BirthCreate, request: Request, gate: WriteGateDep
+) -> JSONResponse:
+    return _record_fact(
+        request, gate, herd_id, body, "birth", lambda ref: ev.AnimalsBorn(**ref, count=body.count)
+    )
+
+
+@_fact_route("deaths", DeathPublic, "Record animals that died (emits animals_died)")
+def record_deaths(
+    herd_id: str, body: DeathCreate, request: Request, gate: WriteGateDep
+) -> JSONResponse:
+    return _record_fact(
+        request,
+        gate,
+        herd_id,
+        body,
+        "death",
+        lambda ref: ev.AnimalsDied(**ref, count=body.count, cause=body.cause),
+    )
+
+
+@_fact_route(
+    "vaccinations", VaccinationPublic, "Record a vaccination round (emits vaccination_recorded)"
+)
+def record_vaccination(
+    herd_id: str, body: VaccinationCreate, request: Request, gate: WriteGateDep
+) -> JSONResponse:
+    return _record_fact(
+        request,
+        gate,
+        herd_id,
+        body,
+        "vaccination",
+        lambda ref: ev.VaccinationRecorded(**ref, vaccine=body.vaccine, count=body.count),
+    )
+
+
+@_fact_route(
+    "disease-reports",
+    DiseaseReportPublic,
+    "Report disease cases in a herd (emits disease_reported)",
+)
+def report_disease(
+    herd_id: str, body: DiseaseReportCreate, request: Request, gate: WriteGateDep
+) -> JSONResponse:
+    return _record_fact(
+        request,
+        gate,
+        herd_id,
+        body,
+        "disease_report",
+        lambda ref: ev.DiseaseReported(**ref, disease=body.disease, cases=body.cases),
+    )
+
+
+@_fact_route("sales", SalePublic, "Record animals sold, amount = count * price (livestock_sold)")
+def record_sale(
+    herd_id: str, body: SaleCreate, request: Request, gate: WriteGateDep
+) -> JSONResponse:
+    return _record_fact(
+        request,
+        gate,
+        herd_id,
+        body,
+        "sale",
+        lambda ref: ev.LivestockSold(
+            **ref,
+            count=body.count,
+            price_per_head=body.price_per_head,
+            amount=body.count * body.price_per_head,
+            channel=body.channel,
+        ),
+    )
+
+
+@_fact_route("compost", CompostPublic, "Record manure composted (emits manure_composted)")
+def record_compost(
+    herd_id: str, body: CompostCreate, request: Request, gate: WriteGateDep
+) -> JSONResponse:
+    # ManureComposted has no species; the payload model ignores it, the document keeps it.
+    return _record_fact(
+        request, gate, herd_id, body, "compost", lambda ref: ev.ManureComposted(**ref, kg=body.kg)
+    )
+
+
+# facts across herds -------------------------------------------------------------------------
+@router.get(
+    "/records",
+    response_model=PageOut[RecordPublic],
+    summary="Livestock facts in scope (e.g. a village's disease reports)",
+)
+def list_records(
+    principal: PrincipalDep,
+    request: Request,
+    page: PageDep,
+    village_code: VillageQuery = None,
+    household_id: HouseholdQuery = None,
+    kind: RecordKind | None = None,
+) -> Any:
+    where = _filters(household_id=household_id, kind=kind)
+    return list_in_scope(
+        store_of(request), RECORDS, principal, page, village_code=village_code, where=where
+    )
+
+
+@router.get(
+    "/records/{fact_id}",
+    response_model=RecordPublic,
+    summary="One livestock fact",
+)
+def get_record(fact_id: str, principal: PrincipalDep, request: Request) -> Any:
+    return public_view(load_in_scope(store_of(request), RECORDS, fact_id, principal, what="fact"))

@@ -10,7 +10,7 @@ import json
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from shared.events import vocab
 from shared.events.envelope import (
@@ -28,7 +28,7 @@ Kg = Annotated[float, Field(ge=0, le=10**8, allow_inf_nan=False)]
 Hectares = Annotated[float, Field(gt=0, le=10**5, allow_inf_nan=False)]
 Count = Annotated[int, Field(ge=0, le=10**7)]
 PositiveCount = Annotated[int, Field(ge=1, le=10**7)]
-Text = Annotated[str, Field(min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
 class Payload(BaseModel):
