@@ -1,10 +1,372 @@
-"""Commerce routes (to be filled in)."""
+"""Commerce (UMKM) routes: businesses, their products, channels, sales and capital.
+
+Products, channels, sales and capital belong to a business: their village and household come
+from the business document, never from the request.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date
+from typing import Annotated, Any, get_args
 
-from shared.ports.store import CollectionSpec
+from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import JSONResponse
 
+from services.commerce.models import (
+    BusinessCreate,
+    BusinessDetail,
+    BusinessPublic,
+    CapitalCreate,
+    CapitalPublic,
+    ChannelCreate,
+    ChannelPublic,
+    ProductCreate,
+    ProductPublic,
+    SaleCreate,
+    SalePublic,
+)
+from shared.auth import Principal, PrincipalDep, Sector, require_village
+from shared.commands import WriteGate, WriteGateDep
+from shared.errors import Problem, field_problem
+from shared.events import catalogue as ev
+from shared.events import vocab
+from shared.pagination import PageDep, PageOut, PageParams
+from shared.ports.store import CollectionSpec, Doc, Store
+from shared.recording import (
+    WRITE_RESPONSES,
+    Build,
+    list_in_scope,
+    load_in_scope,
+    public_view,
+    record,
+    store_of,
+)
+
+BUSINESSES = "commerce_businesses"
+PRODUCTS = "commerce_products"
+CHANNELS = "commerce_channels"
+SALES = "commerce_sales"
+CAPITAL = "commerce_capital"
+_SCOPE = ("village_code", "district_code")
+COLLECTIONS = (
+    CollectionSpec(BUSINESSES, indexes=(*_SCOPE, "household_id"), outbox=True),
+    CollectionSpec(PRODUCTS, indexes=(*_SCOPE, "business_id"), outbox=True),
+    CollectionSpec(CHANNELS, indexes=(*_SCOPE, "business_id"), outbox=True),
+    CollectionSpec(SALES, indexes=(*_SCOPE, "business_id"), outbox=True),
+    CollectionSpec(CAPITAL, indexes=(*_SCOPE, "business_id"), outbox=True),
+)
+# One channel document per business and channel, so this bounds the channels of a business.
+CHANNEL_COUNT = len(get_args(vocab.Channel))
+DETAIL_PRODUCTS = 100
 router = APIRouter(prefix="/commerce", tags=["commerce"])
-COLLECTIONS: tuple[CollectionSpec, ...] = ()
+VillageQuery = Annotated[str | None, Query(pattern=r"^[0-9]{10}$")]
+
+
+def _business(store: Store, business_id: str, principal: Principal, *, writing: bool) -> Doc:
+    sector = Sector.COMMERCE if writing else None
+    return load_in_scope(store, BUSINESSES, business_id, principal, sector=sector, what="business")
+
+
+def _owner(business: Doc) -> dict[str, str]:
+    return {"business_id": business["business_id"], "household_id": business["household_id"]}
+
+
+def _record_for(
+    gate: WriteGate,
+    store: Store,
+    business: Doc,
+    *,
+    body: ChannelCreate | ProductCreate | SaleCreate | CapitalCreate,
+    collection: str,
+    id_field: str,
+    id_prefix: str,
+    build: Build,
+    given_id: str | None = None,
+) -> JSONResponse:
+    """Record a sub-resource of ``business`` in the business's village, for its household."""
+    return record(
+        gate,
+        store,
+        body=body,
+        collection=collection,
+        id_field=id_field,
+        id_prefix=id_prefix,
+        village_code=business["village_code"],
+        build=build,
+        subject=business["household_id"],
+        given_id=given_id,
+        occurred_on=body.occurred_on,
+        params={"business_id": business["business_id"]},
+    )
+
+
+@router.post(
+    "/businesses",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BusinessPublic,
+    responses=WRITE_RESPONSES,
+    summary="Register a household's business (UMKM)",
+)
+def register_business(body: BusinessCreate, request: Request, gate: WriteGateDep) -> Any:
+    require_village(gate.principal, body.village_code, Sector.COMMERCE)
+
+    def build(business_id: str, day: date) -> tuple[dict[str, Any], ev.Payload]:
+        fields = {"household_id": body.household_id, "name": body.name, "category": body.category}
+        return fields, ev.BusinessRegistered(occurred_on=day, business_id=business_id, **fields)
+
+    return record(
+        gate,
+        store_of(request),
+        body=body,
+        collection=BUSINESSES,
+        id_field="business_id",
+        id_prefix="biz",
+        village_code=body.village_code,
+        build=build,
+        subject=body.household_id,
+        given_id=body.business_id,
+        occurred_on=body.occurred_on,
+    )
+
+
+@router.post(
+    "/businesses/{business_id}/products",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProductPublic,
+    responses=WRITE_RESPONSES,
+    summary="List a product of the business",
+)
+def list_product(
+    business_id: str, body: ProductCreate, request: Request, gate: WriteGateDep
+) -> Any:
+    store = store_of(request)
+    business = _business(store, business_id, gate.principal, writing=True)
+
+    def build(product_id: str, day: date) -> tuple[dict[str, Any], ev.Payload]:
+        fields = {
+            **_owner(business),
+            **body.model_dump(include={"name", "unit", "price", "packaging_score"}),
+            "certifications": body.certifications,
+        }
+        return fields, ev.ProductListed(occurred_on=day, product_id=product_id, **fields)
+
+    return _record_for(
+        gate,
+        store,
+        business,
+        body=body,
+        collection=PRODUCTS,
+        id_field="product_id",
+        id_prefix="prd",
+        build=build,
+        given_id=body.product_id,
+    )
+
+
+@router.post(
+    "/businesses/{business_id}/channels",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ChannelPublic,
+    responses=WRITE_RESPONSES,
+    summary="Record that the business opened a sales channel (once per channel)",
+)
+def open_channel(
+    business_id: str, body: ChannelCreate, request: Request, gate: WriteGateDep
+) -> Any:
+    store = store_of(request)
+    business = _business(store, business_id, gate.principal, writing=True)
+
+    def build(_fact_id: str, day: date) -> tuple[dict[str, Any], ev.Payload]:
+        fields = {**_owner(business), "channel": body.channel}
+        return fields, ev.ChannelOpened(occurred_on=day, **fields)
+
+    # The id is the channel itself: opening it again is a 409, not a second adoption.
+    return _record_for(
+        gate,
+        store,
+        business,
+        body=body,
+        collection=CHANNELS,
+        id_field="fact_id",
+        id_prefix="chn",
+        build=build,
+        given_id=f"{business_id}:{body.channel}",
+    )
+
+
+def _check_product(store: Store, business_id: str, product_id: str | None) -> None:
+    if product_id is None:
+        return
+    product = store.get(PRODUCTS, product_id)
+    if product is None or product["business_id"] != business_id:
+        raise field_problem("product_id", "is not a product of this business")
+
+
+@router.post(
+    "/businesses/{business_id}/sales",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SalePublic,
+    responses=WRITE_RESPONSES,
+    summary="Record a sale (amount = round(quantity * unit_price))",
+)
+def record_sale(business_id: str, body: SaleCreate, request: Request, gate: WriteGateDep) -> Any:
+    store = store_of(request)
+    business = _business(store, business_id, gate.principal, writing=True)
+    _check_product(store, business_id, body.product_id)
+
+    def build(_fact_id: str, day: date) -> tuple[dict[str, Any], ev.Payload]:
+        fields = {
+            **_owner(business),
+            **body.model_dump(include={"product_id", "channel", "quantity", "unit_price"}),
+            "amount": round(body.quantity * body.unit_price),
+        }
+        return fields, ev.SaleRecorded(occurred_on=day, **fields)
+
+    return _record_for(
+        gate,
+        store,
+        business,
+        body=body,
+        collection=SALES,
+        id_field="fact_id",
+        id_prefix="sale",
+        build=build,
+    )
+
+
+@router.post(
+    "/businesses/{business_id}/capital",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CapitalPublic,
+    responses=WRITE_RESPONSES,
+    summary="Record a loan or grant the business received",
+)
+def record_capital(
+    business_id: str, body: CapitalCreate, request: Request, gate: WriteGateDep
+) -> Any:
+    store = store_of(request)
+    business = _business(store, business_id, gate.principal, writing=True)
+
+    def build(_fact_id: str, day: date) -> tuple[dict[str, Any], ev.Payload]:
+        fields = {**_owner(business), **body.model_dump(include={"source", "kind", "amount"})}
+        return fields, ev.CapitalReceived(occurred_on=day, **fields)
+
+    return _record_for(
+        gate,
+        store,
+        business,
+        body=body,
+        collection=CAPITAL,
+        id_field="fact_id",
+        id_prefix="cap",
+        build=build,
+    )
+
+
+@router.get(
+    "/businesses",
+    response_model=PageOut[BusinessPublic],
+    summary="Businesses in scope, optionally of one village or household",
+)
+def list_businesses(
+    principal: PrincipalDep,
+    request: Request,
+    page: PageDep,
+    village_code: VillageQuery = None,
+    household_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> Any:
+    where = {"household_id": household_id} if household_id is not None else None
+    return list_in_scope(
+        store_of(request), BUSINESSES, principal, page, village_code=village_code, where=where
+    )
+
+
+@router.get(
+    "/businesses/{business_id}",
+    response_model=BusinessDetail,
+    summary="One business with its products and the channels it has opened",
+)
+def get_business(business_id: str, principal: PrincipalDep, request: Request) -> Any:
+    store = store_of(request)
+    business = _business(store, business_id, principal, writing=False)
+    mine = {"business_id": business_id}
+    products = store.find(PRODUCTS, mine, limit=DETAIL_PRODUCTS)
+    channels = store.find(CHANNELS, mine, limit=CHANNEL_COUNT)
+    return {
+        **public_view(business),
+        "products": products.items,
+        "products_next_cursor": products.next_cursor,
+        "channels": channels.items,
+    }
+
+
+def _of_business(
+    request: Request, principal: Principal, business_id: str, collection: str, page: PageParams
+) -> dict[str, object]:
+    """One page of a business's sub-records (403/404 come from the business)."""
+    store = store_of(request)
+    business = _business(store, business_id, principal, writing=False)
+    return list_in_scope(
+        store,
+        collection,
+        principal,
+        page,
+        village_code=business["village_code"],
+        where={"business_id": business_id},
+    )
+
+
+@router.get(
+    "/businesses/{business_id}/products",
+    response_model=PageOut[ProductPublic],
+    summary="Products of a business",
+)
+def list_products(
+    business_id: str, principal: PrincipalDep, request: Request, page: PageDep
+) -> Any:
+    return _of_business(request, principal, business_id, PRODUCTS, page)
+
+
+@router.get(
+    "/businesses/{business_id}/products/{product_id}",
+    response_model=ProductPublic,
+    summary="One product of a business",
+)
+def get_product(
+    business_id: str, product_id: str, principal: PrincipalDep, request: Request
+) -> Any:
+    store = store_of(request)
+    _business(store, business_id, principal, writing=False)
+    product = store.get(PRODUCTS, product_id)
+    if product is None or product["business_id"] != business_id:
+        raise Problem(404, f"product {product_id} not found")
+    return public_view(product)
+
+
+@router.get(
+    "/businesses/{business_id}/channels",
+    response_model=PageOut[ChannelPublic],
+    summary="Channels the business has opened",
+)
+def list_channels(
+    business_id: str, principal: PrincipalDep, request: Request, page: PageDep
+) -> Any:
+    return _of_business(request, principal, business_id, CHANNELS, page)
+
+
+@router.get(
+    "/businesses/{business_id}/sales",
+    response_model=PageOut[SalePublic],
+    summary="Sales of a business",
+)
+def list_sales(business_id: str, principal: PrincipalDep, request: Request, page: PageDep) -> Any:
+    return _of_business(request, principal, business_id, SALES, page)
+
+
+@router.get(
+    "/businesses/{business_id}/capital",
+    response_model=PageOut[CapitalPublic],
+    summary="Loans and grants the business received",
+)
+def list_capital(business_id: str, principal: PrincipalDep, request: Request, page: PageDep) -> Any:
+    return _of_business(request, principal, business_id, CAPITAL, page)
