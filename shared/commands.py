@@ -30,6 +30,7 @@ from shared.errors import Problem
 from shared.events.catalogue import MODEL_TYPES, Payload
 from shared.events.envelope import CloudEvent, utcnow
 from shared.observability import EVENTS_WRITTEN
+from shared.pii import PiiVault
 from shared.ports.store import COMMANDS, Doc, DuplicateId, Store, UpdateOutcome
 
 _NAMESPACE = uuid.UUID("6f1d3c1e-3b55-4c53-9a0f-6c756d62756e")
@@ -132,12 +133,28 @@ class WriteGate:
         route_key: str,
         key: str | None,
         on_written: Callable[[], None] = lambda: None,
+        vault: PiiVault | None = None,
     ) -> None:
         self.on_written = on_written
+        self.vault = vault
         self.store = store
         self.principal = principal
         self.route_key = route_key
         self.key = key
+
+    def _seal(self, body: Any) -> dict[str, Any]:
+        """The stored first answer may name people: keep it sealed at rest, like names."""
+        if self.vault is None:
+            return {"body": body}
+        return {"sealed_body": self.vault.seal(json.dumps(body))}
+
+    def _open(self, claim: Doc) -> Any:
+        if "sealed_body" in claim and self.vault is not None:
+            opened = self.vault.open(claim["sealed_body"])
+            if opened is None:
+                raise Problem(409, "the first answer for this Idempotency-Key cannot be read")
+            return json.loads(opened)
+        return claim.get("body")
 
     def _fingerprint(self, request_body: BaseModel | None, params: Mapping[str, Any]) -> str:
         body = request_body.model_dump(mode="json") if request_body is not None else None
@@ -166,7 +183,7 @@ class WriteGate:
                 raise Problem(409, "Idempotency-Key was already used with a different request")
             if existing.get("state") == "done":
                 return JSONResponse(
-                    existing["body"],
+                    self._open(existing),
                     status_code=existing["status"],
                     headers={"Idempotent-Replayed": "true"},
                 )
@@ -178,7 +195,7 @@ class WriteGate:
             raise
         self.store.replace(
             IDEMPOTENCY_COLLECTION,
-            {**claim, "state": "done", "status": written.status, "body": written.body},
+            {**claim, "state": "done", "status": written.status, **self._seal(written.body)},
         )
         self.on_written()
         return JSONResponse(written.body, status_code=written.status)
@@ -201,7 +218,14 @@ def write_gate(
     template = getattr(route, "path", request.url.path)
     route_key = f"{request.method} {template} {sorted(request.path_params.items())}"
     runtime = request.app.state.runtime
-    return WriteGate(runtime.store, principal, route_key, idempotency_key, runtime.after_write)
+    return WriteGate(
+        runtime.store,
+        principal,
+        route_key,
+        idempotency_key,
+        runtime.after_write,
+        PiiVault(runtime.settings.pii_key),
+    )
 
 
 WriteGateDep = Annotated[WriteGate, Depends(write_gate)]

@@ -1,10 +1,409 @@
-"""Agriculture routes (to be filled in)."""
+"""Agriculture routes: plots with their plantings and harvests, and a household's farm facts.
+
+Plots live in their own collection. Every other fact, plantings and harvests included, is one
+document in ``agriculture_records``: its event's data plus ``kind`` (``sale``, ``harvest``,
+...), so listing by village, household, kind or plot is a plain equality filter.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Any
 
-from shared.ports.store import CollectionSpec
+from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
+from services.agriculture.models import (
+    ExtensionVisitCreate,
+    ExtensionVisitPublic,
+    HarvestCreate,
+    HarvestPublic,
+    InputCreate,
+    InputPublic,
+    Kind,
+    LossCreate,
+    LossPublic,
+    PlantingCreate,
+    PlantingPublic,
+    PlotCreate,
+    PlotDetailPublic,
+    PlotPublic,
+    PracticeCreate,
+    PracticePublic,
+    RecordPublic,
+    SaleCreate,
+    SalePublic,
+    produce_amount,
+)
+from shared.auth import PrincipalDep, Sector, require_village
+from shared.commands import WriteGate, WriteGateDep
+from shared.errors import field_problem
+from shared.events import catalogue as ev
+from shared.events.catalogue import Payload
+from shared.events.envelope import VILLAGE_CODE_PATTERN
+from shared.pagination import MAX_LIMIT, PageDep, PageOut
+from shared.ports.store import CollectionSpec, Doc, Store
+from shared.recording import (
+    WRITE_RESPONSES,
+    list_in_scope,
+    load_in_scope,
+    public_view,
+    record,
+    store_of,
+)
+
+PLOTS = "agriculture_plots"
+RECORDS = "agriculture_records"
+COLLECTIONS = (
+    CollectionSpec(PLOTS, indexes=("village_code", "district_code", "household_id"), outbox=True),
+    CollectionSpec(
+        RECORDS,
+        indexes=("village_code", "district_code", "household_id", "kind", "plot_id"),
+        outbox=True,
+    ),
+)
+KINDS: dict[type[Payload], Kind] = {
+    ev.CropPlanted: "planting",
+    ev.HarvestRecorded: "harvest",
+    ev.ProduceSold: "sale",
+    ev.GreenPracticeAdopted: "practice",
+    ev.InputApplied: "input",
+    ev.CropLossReported: "loss",
+    ev.ExtensionVisitRecorded: "extension_visit",
+}
+HouseholdQuery = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+VillageQuery = Annotated[str | None, Query(pattern=VILLAGE_CODE_PATTERN)]
 router = APIRouter(prefix="/agriculture", tags=["agriculture"])
-COLLECTIONS: tuple[CollectionSpec, ...] = ()
+
+
+def _data_fields(payload: Payload) -> dict[str, Any]:
+    return payload.model_dump(mode="json", exclude={"occurred_on"}, exclude_none=True)
+
+
+def _record_fact(
+    gate: WriteGate,
+    store: Store,
+    body: BaseModel,
+    *,
+    village_code: str,
+    household_id: str,
+    payload: Callable[[date], Payload],
+    occurred_on: date | None,
+    params: dict[str, str] | None = None,
+) -> JSONResponse:
+    """Store one fact as its event's data plus ``kind``, and emit that event."""
+
+    def build(_fact_id: str, day: date) -> tuple[dict[str, Any], Payload]:
+        data = payload(day)
+        return {"kind": KINDS[type(data)], **_data_fields(data)}, data
+
+    return record(
+        gate,
+        store,
+        body=body,
+        collection=RECORDS,
+        id_field="fact_id",
+        id_prefix="fact",
+        village_code=village_code,
+        build=build,
+        subject=household_id,
+        occurred_on=occurred_on,
+        params=params,
+    )
+
+
+def _plot_for_write(gate: WriteGate, store: Store, plot_id: str) -> Doc:
+    return load_in_scope(
+        store, PLOTS, plot_id, gate.principal, sector=Sector.AGRICULTURE, what="plot"
+    )
+
+
+def _all_of_plot(store: Store, plot_id: str) -> list[Doc]:
+    # A plot gathers a few records a season; reading them all keeps the detail view whole.
+    found: list[Doc] = []
+    after: str | None = None
+    while True:
+        page = store.find(RECORDS, {"plot_id": plot_id}, limit=MAX_LIMIT, after=after)
+        found.extend(page.items)
+        if page.next_cursor is None:
+            return sorted(found, key=lambda d: (d["occurred_on"], d["fact_id"]))
+        after = page.next_cursor
+
+
+# writes -----------------------------------------------------------------------------------
+@router.post(
+    "/plots",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PlotPublic,
+    responses=WRITE_RESPONSES,
+    summary="Register a household's plot (emits plot_registered)",
+)
+def register_plot(body: PlotCreate, request: Request, gate: WriteGateDep) -> Any:
+    require_village(gate.principal, body.village_code, Sector.AGRICULTURE)
+
+    def build(plot_id: str, day: date) -> tuple[dict[str, Any], Payload]:
+        data = ev.PlotRegistered(
+            occurred_on=day,
+            plot_id=plot_id,
+            household_id=body.household_id,
+            area_ha=body.area_ha,
+            land_status=body.land_status,
+        )
+        return _data_fields(data), data
+
+    return record(
+        gate,
+        store_of(request),
+        body=body,
+        collection=PLOTS,
+        id_field="plot_id",
+        id_prefix="plot",
+        village_code=body.village_code,
+        build=build,
+        subject=body.household_id,
+        given_id=body.plot_id,
+        occurred_on=body.occurred_on,
+    )
+
+
+@router.post(
+    "/plots/{plot_id}/plantings",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PlantingPublic,
+    responses=WRITE_RESPONSES,
+    summary="Record a crop planted on a plot (emits crop_planted)",
+)
+def plant_crop(plot_id: str, body: PlantingCreate, request: Request, gate: WriteGateDep) -> Any:
+    store = store_of(request)
+    plot = _plot_for_write(gate, store, plot_id)
+    if body.area_ha > plot["area_ha"]:
+        raise field_problem("area_ha", f"must not exceed the plot's {plot['area_ha']} ha")
+    return _record_fact(
+        gate,
+        store,
+        body,
+        village_code=plot["village_code"],
+        household_id=plot["household_id"],
+        payload=lambda day: ev.CropPlanted(
+            occurred_on=day,
+            plot_id=plot_id,
+            household_id=plot["household_id"],
+            crop=body.crop,
+            agrovoc=body.agrovoc,
+            area_ha=body.area_ha,
+        ),
+        occurred_on=body.occurred_on,
+        params={"plot_id": plot_id},
+    )
+
+
+@router.post(
+    "/plots/{plot_id}/harvests",
+    status_code=status.HTTP_201_CREATED,
+    response_model=HarvestPublic,
+    responses=WRITE_RESPONSES,
+    summary="Record a harvest from a plot (emits harvest_recorded)",
+)
+def record_harvest(plot_id: str, body: HarvestCreate, request: Request, gate: WriteGateDep) -> Any:
+    store = store_of(request)
+    plot = _plot_for_write(gate, store, plot_id)
+    return _record_fact(
+        gate,
+        store,
+        body,
+        village_code=plot["village_code"],
+        household_id=plot["household_id"],
+        payload=lambda day: ev.HarvestRecorded(
+            occurred_on=day,
+            plot_id=plot_id,
+            household_id=plot["household_id"],
+            crop=body.crop,
+            kg=body.kg,
+        ),
+        occurred_on=body.occurred_on,
+        params={"plot_id": plot_id},
+    )
+
+
+@router.post(
+    "/sales",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SalePublic,
+    responses=WRITE_RESPONSES,
+    summary="Record produce sold (emits produce_sold; amount = kg x price_per_kg, rounded half up)",
+)
+def sell_produce(body: SaleCreate, request: Request, gate: WriteGateDep) -> Any:
+    require_village(gate.principal, body.village_code, Sector.AGRICULTURE)
+    amount = produce_amount(body.kg, body.price_per_kg)
+    return _record_fact(
+        gate,
+        store_of(request),
+        body,
+        village_code=body.village_code,
+        household_id=body.household_id,
+        payload=lambda day: ev.ProduceSold(
+            occurred_on=day,
+            household_id=body.household_id,
+            crop=body.crop,
+            kg=body.kg,
+            price_per_kg=body.price_per_kg,
+            amount=amount,
+            channel=body.channel,
+        ),
+        occurred_on=body.occurred_on,
+    )
+
+
+@router.post(
+    "/practices",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PracticePublic,
+    responses=WRITE_RESPONSES,
+    summary="Record a green practice adopted (emits green_practice_adopted)",
+)
+def adopt_practice(body: PracticeCreate, request: Request, gate: WriteGateDep) -> Any:
+    require_village(gate.principal, body.village_code, Sector.AGRICULTURE)
+    return _record_fact(
+        gate,
+        store_of(request),
+        body,
+        village_code=body.village_code,
+        household_id=body.household_id,
+        payload=lambda day: ev.GreenPracticeAdopted(
+            occurred_on=day, household_id=body.household_id, practice=body.practice
+        ),
+        occurred_on=body.occurred_on,
+    )
+
+
+@router.post(
+    "/inputs",
+    status_code=status.HTTP_201_CREATED,
+    response_model=InputPublic,
+    responses=WRITE_RESPONSES,
+    summary="Record fertiliser or pesticide applied (emits input_applied)",
+)
+def apply_input(body: InputCreate, request: Request, gate: WriteGateDep) -> Any:
+    require_village(gate.principal, body.village_code, Sector.AGRICULTURE)
+    return _record_fact(
+        gate,
+        store_of(request),
+        body,
+        village_code=body.village_code,
+        household_id=body.household_id,
+        payload=lambda day: ev.InputApplied(
+            occurred_on=day, household_id=body.household_id, input_type=body.input_type, kg=body.kg
+        ),
+        occurred_on=body.occurred_on,
+    )
+
+
+@router.post(
+    "/losses",
+    status_code=status.HTTP_201_CREATED,
+    response_model=LossPublic,
+    responses=WRITE_RESPONSES,
+    summary="Report a crop loss (emits crop_loss_reported)",
+)
+def report_loss(body: LossCreate, request: Request, gate: WriteGateDep) -> Any:
+    require_village(gate.principal, body.village_code, Sector.AGRICULTURE)
+    return _record_fact(
+        gate,
+        store_of(request),
+        body,
+        village_code=body.village_code,
+        household_id=body.household_id,
+        payload=lambda day: ev.CropLossReported(
+            occurred_on=day,
+            household_id=body.household_id,
+            crop=body.crop,
+            cause=body.cause,
+            kg_lost=body.kg_lost,
+        ),
+        occurred_on=body.occurred_on,
+    )
+
+
+@router.post(
+    "/extension-visits",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ExtensionVisitPublic,
+    responses=WRITE_RESPONSES,
+    summary="Record an extension worker's visit (emits extension_visit_recorded)",
+)
+def record_extension_visit(body: ExtensionVisitCreate, request: Request, gate: WriteGateDep) -> Any:
+    require_village(gate.principal, body.village_code, Sector.AGRICULTURE)
+    return _record_fact(
+        gate,
+        store_of(request),
+        body,
+        village_code=body.village_code,
+        household_id=body.household_id,
+        payload=lambda day: ev.ExtensionVisitRecorded(
+            occurred_on=day,
+            household_id=body.household_id,
+            extension_worker_id=body.extension_worker_id,
+            topic=body.topic,
+            recommendation=body.recommendation,
+            source_system=body.source_system,
+        ),
+        occurred_on=body.occurred_on,
+    )
+
+
+# reads ------------------------------------------------------------------------------------
+@router.get("/plots", response_model=PageOut[PlotPublic], summary="Plots in scope")
+def list_plots(
+    principal: PrincipalDep,
+    request: Request,
+    page: PageDep,
+    village_code: VillageQuery = None,
+    household_id: HouseholdQuery = None,
+) -> Any:
+    where = {"household_id": household_id} if household_id is not None else {}
+    return list_in_scope(
+        store_of(request), PLOTS, principal, page, village_code=village_code, where=where
+    )
+
+
+@router.get(
+    "/plots/{plot_id}",
+    response_model=PlotDetailPublic,
+    summary="One plot with its plantings and harvests (oldest first)",
+)
+def get_plot(plot_id: str, principal: PrincipalDep, request: Request) -> Any:
+    store = store_of(request)
+    plot = load_in_scope(store, PLOTS, plot_id, principal, what="plot")
+    records = [public_view(d) for d in _all_of_plot(store, plot_id)]
+    return {
+        **public_view(plot),
+        "plantings": [r for r in records if r["kind"] == "planting"],
+        "harvests": [r for r in records if r["kind"] == "harvest"],
+    }
+
+
+@router.get(
+    "/records",
+    response_model=PageOut[RecordPublic],
+    summary="Recorded farm facts in scope, by village, household or kind",
+)
+def list_records(
+    principal: PrincipalDep,
+    request: Request,
+    page: PageDep,
+    village_code: VillageQuery = None,
+    household_id: HouseholdQuery = None,
+    kind: Annotated[Kind | None, Query(description="what kind of fact")] = None,
+) -> Any:
+    where = {k: v for k, v in (("household_id", household_id), ("kind", kind)) if v is not None}
+    return list_in_scope(
+        store_of(request), RECORDS, principal, page, village_code=village_code, where=where
+    )
+
+
+@router.get("/records/{fact_id}", response_model=RecordPublic, summary="One recorded farm fact")
+def get_record(fact_id: str, principal: PrincipalDep, request: Request) -> Any:
+    doc = load_in_scope(store_of(request), RECORDS, fact_id, principal, what="record")
+    return public_view(doc)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from shared.events import vocab
 from shared.events.catalogue import Id, Rupiah, Text, VillageCode
+from shared.money import rupiah_amount
 
 MAX_RUPIAH = 10**13
 PackagingScore = Annotated[int, Field(ge=1, le=5, description="1 (plain) to 5 (retail-ready)")]
@@ -91,7 +92,7 @@ class SaleCreate(BaseModel):
     @classmethod
     def _amount_fits(cls, value: int, info: ValidationInfo) -> int:
         quantity = info.data.get("quantity")
-        if quantity is not None and round(quantity * value) > MAX_RUPIAH:
+        if quantity is not None and rupiah_amount(quantity, value) > MAX_RUPIAH:
             raise ValueError(f"quantity * unit_price exceeds {MAX_RUPIAH} rupiah")
         return value
 

@@ -30,6 +30,7 @@ from shared.commands import WriteGate, WriteGateDep
 from shared.errors import Problem, field_problem
 from shared.events import catalogue as ev
 from shared.events import vocab
+from shared.money import rupiah_amount
 from shared.pagination import PageDep, PageOut, PageParams
 from shared.ports.store import CollectionSpec, Doc, Store
 from shared.recording import (
@@ -207,7 +208,7 @@ def _check_product(store: Store, business_id: str, product_id: str | None) -> No
     status_code=status.HTTP_201_CREATED,
     response_model=SalePublic,
     responses=WRITE_RESPONSES,
-    summary="Record a sale (amount = round(quantity * unit_price))",
+    summary="Record a sale (amount = quantity x unit_price, rounded half up)",
 )
 def record_sale(business_id: str, body: SaleCreate, request: Request, gate: WriteGateDep) -> Any:
     store = store_of(request)
@@ -218,7 +219,7 @@ def record_sale(business_id: str, body: SaleCreate, request: Request, gate: Writ
         fields = {
             **_owner(business),
             **body.model_dump(include={"product_id", "channel", "quantity", "unit_price"}),
-            "amount": round(body.quantity * body.unit_price),
+            "amount": rupiah_amount(body.quantity, body.unit_price),
         }
         return fields, ev.SaleRecorded(occurred_on=day, **fields)
 

@@ -1,0 +1,267 @@
+"""Request and response models of the agriculture API."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from shared.events import vocab
+from shared.events.catalogue import Hectares, Id, Kg, Rupiah, Text, VillageCode
+from shared.money import rupiah_amount
+
+HH = "hh-3f9c2a71b0d4e5a6c7d8"
+V = "3204052001"
+
+
+def _crop_name(value: object) -> object:
+    # Crops are free text typed by many hands: "Padi " and "padi" must add up as one crop.
+    return " ".join(value.split()).lower() if isinstance(value, str) else value
+
+
+Crop = Annotated[Text, BeforeValidator(_crop_name)]
+Agrovoc = Annotated[
+    str, Field(pattern=r"^c_[0-9]+$", description="AGROVOC concept id", examples=["c_6599"])
+]
+PositiveKg = Annotated[float, Field(gt=0, le=10**8, allow_inf_nan=False)]
+Kind = Literal["planting", "harvest", "sale", "practice", "input", "loss", "extension_visit"]
+_RUPIAH = TypeAdapter(Rupiah)
+
+
+def produce_amount(kg: float, price_per_kg: int) -> int:
+    return rupiah_amount(kg, price_per_kg)
+
+
+def _create_config(example: dict[str, object]) -> ConfigDict:
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": [example]})
+
+
+# requests ---------------------------------------------------------------------------------
+class PlotCreate(BaseModel):
+    model_config = _create_config(
+        {
+            "household_id": HH,
+            "village_code": V,
+            "area_ha": 0.35,
+            "land_status": "owned",
+            "occurred_on": "2026-01-10",
+        }
+    )
+    household_id: Id
+    village_code: VillageCode
+    area_ha: Hectares
+    land_status: vocab.LandStatus
+    plot_id: Id | None = None
+    occurred_on: date | None = None
+
+
+class PlantingCreate(BaseModel):
+    model_config = _create_config(
+        {"crop": "padi", "agrovoc": "c_6599", "area_ha": 0.3, "occurred_on": "2026-01-15"}
+    )
+    crop: Crop
+    agrovoc: Agrovoc | None = None
+    area_ha: Hectares
+    occurred_on: date | None = None
+
+
+class HarvestCreate(BaseModel):
+    model_config = _create_config({"crop": "padi", "kg": 1650, "occurred_on": "2026-05-02"})
+    crop: Crop
+    kg: Kg
+    occurred_on: date | None = None
+
+
+class SaleCreate(BaseModel):
+    model_config = _create_config(
+        {
+            "household_id": HH,
+            "village_code": V,
+            "crop": "cabai rawit",
+            "kg": 40,
+            "price_per_kg": 45000,
+            "channel": "middleman",
+            "occurred_on": "2026-05-10",
+        }
+    )
+    household_id: Id
+    village_code: VillageCode
+    crop: Crop
+    kg: PositiveKg
+    price_per_kg: Rupiah
+    channel: vocab.Channel
+    occurred_on: date | None = None
+
+    @field_validator("price_per_kg")
+    @classmethod
+    def _amount_fits(cls, value: int, info: ValidationInfo) -> int:
+        kg = info.data.get("kg")
+        if kg is not None:
+            try:
+                _RUPIAH.validate_python(produce_amount(kg, value))
+            except ValidationError:
+                raise ValueError("kg * price_per_kg is larger than any real sale") from None
+        return value
+
+
+class PracticeCreate(BaseModel):
+    model_config = _create_config(
+        {"household_id": HH, "village_code": V, "practice": "compost", "occurred_on": "2026-02-01"}
+    )
+    household_id: Id
+    village_code: VillageCode
+    practice: vocab.Practice
+    occurred_on: date | None = None
+
+
+class InputCreate(BaseModel):
+    model_config = _create_config(
+        {
+            "household_id": HH,
+            "village_code": V,
+            "input_type": "organic_fertilizer",
+            "kg": 200,
+            "occurred_on": "2026-01-20",
+        }
+    )
+    household_id: Id
+    village_code: VillageCode
+    input_type: vocab.InputType
+    kg: PositiveKg
+    occurred_on: date | None = None
+
+
+class LossCreate(BaseModel):
+    model_config = _create_config(
+        {
+            "household_id": HH,
+            "village_code": V,
+            "crop": "padi",
+            "cause": "pest",
+            "kg_lost": 300,
+            "occurred_on": "2026-03-18",
+        }
+    )
+    household_id: Id
+    village_code: VillageCode
+    crop: Crop
+    cause: vocab.CropLossCause
+    kg_lost: Kg
+    occurred_on: date | None = None
+
+
+class ExtensionVisitCreate(BaseModel):
+    model_config = _create_config(
+        {
+            "household_id": HH,
+            "village_code": V,
+            "extension_worker_id": "ppl-cibiru-01",
+            "topic": "Pengendalian wereng batang coklat",
+            "recommendation": "Tanam varietas tahan wereng (Inpari 33) dan pasang lampu perangkap.",
+            "source_system": "simluhtan",
+            "occurred_on": "2026-03-05",
+        }
+    )
+    household_id: Id
+    village_code: VillageCode
+    extension_worker_id: Id
+    topic: Text
+    recommendation: Annotated[str, Field(min_length=1, max_length=2000)]
+    source_system: Text
+    occurred_on: date | None = None
+
+
+# responses --------------------------------------------------------------------------------
+class Scoped(BaseModel):
+    household_id: str
+    village_code: str
+    district_code: str
+    occurred_on: date
+    event_id: str
+
+
+class PlotPublic(Scoped):
+    plot_id: str
+    area_ha: float
+    land_status: vocab.LandStatus
+
+
+class FactPublic(Scoped):
+    fact_id: str
+
+
+class PlantingPublic(FactPublic):
+    kind: Literal["planting"]
+    plot_id: str
+    crop: str
+    agrovoc: str | None = None
+    area_ha: float
+
+
+class HarvestPublic(FactPublic):
+    kind: Literal["harvest"]
+    plot_id: str
+    crop: str
+    kg: float
+
+
+class SalePublic(FactPublic):
+    kind: Literal["sale"]
+    crop: str
+    kg: float
+    price_per_kg: int
+    amount: int
+    channel: vocab.Channel
+
+
+class PracticePublic(FactPublic):
+    kind: Literal["practice"]
+    practice: vocab.Practice
+
+
+class InputPublic(FactPublic):
+    kind: Literal["input"]
+    input_type: vocab.InputType
+    kg: float
+
+
+class LossPublic(FactPublic):
+    kind: Literal["loss"]
+    crop: str
+    cause: vocab.CropLossCause
+    kg_lost: float
+
+
+class ExtensionVisitPublic(FactPublic):
+    kind: Literal["extension_visit"]
+    extension_worker_id: str
+    topic: str
+    recommendation: str
+    source_system: str
+
+
+RecordPublic = Annotated[
+    PlantingPublic
+    | HarvestPublic
+    | SalePublic
+    | PracticePublic
+    | InputPublic
+    | LossPublic
+    | ExtensionVisitPublic,
+    Field(discriminator="kind"),
+]
+
+
+class PlotDetailPublic(PlotPublic):
+    plantings: list[PlantingPublic]
+    harvests: list[HarvestPublic]
