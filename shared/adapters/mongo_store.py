@@ -213,6 +213,12 @@ class MongoStore(Store):
         except PyMongoError as exc:
             raise self._guard(exc) from exc
 
+    def drop(self, collection: str) -> None:
+        try:
+            self._db[collection].delete_many({})
+        except PyMongoError as exc:
+            raise self._guard(exc) from exc
+
     def outbox_pending(self, limit: int) -> list[OutboxEntry]:
         entries: list[OutboxEntry] = []
         try:

@@ -261,6 +261,11 @@ class SqliteStore(Store):
         with self._lock:
             self._db.execute(f"DELETE FROM {t} WHERE id=?", (doc_id,))
 
+    def drop(self, collection: str) -> None:
+        t = self._table(collection)
+        with self._lock, write_transaction(self._db, StoreUnavailable) as db:
+            db.execute(f"DELETE FROM {t}")
+
     # --- outbox ----------------------------------------------------------------------------
     def outbox_pending(self, limit: int) -> list[OutboxEntry]:
         entries: list[OutboxEntry] = []

@@ -128,6 +128,10 @@ class Store(ABC):
     @abstractmethod
     def delete(self, collection: str, doc_id: str) -> None: ...
 
+    @abstractmethod
+    def drop(self, collection: str) -> None:
+        """Remove every document of a collection (read-model rebuilds)."""
+
     # --- outbox --------------------------------------------------------------------------
     @abstractmethod
     def outbox_pending(self, limit: int) -> list[OutboxEntry]:

@@ -124,3 +124,5 @@ def test_bulk_replace_upserts_whole_documents(things: Store) -> None:
     assert things.get("views", "v2")["n"] == 2
     things.delete("views", "v2")
     assert things.get("views", "v2") is None
+    things.drop("views")
+    assert things.count("views") == 0 and things.get("views", "v1") is None

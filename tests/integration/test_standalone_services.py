@@ -13,7 +13,7 @@ import pytest
 from shared.adapters.kafka_bus import KafkaBus
 from shared.events.envelope import topic_for
 from tests.integration.conftest import admin_headers, distributed_env, fresh_village
-from tests.servers import LumbungProcess
+from tests.servers import LumbungProcess, wait_for
 
 WRITES: dict[str, tuple[str, Callable[[str], dict], str, str]] = {
     "registry": (
@@ -116,8 +116,12 @@ def test_service_runs_alone_and_publishes_its_event(
         bus.close()
     assert event["type"] == f"lumbung.{service}.{name}.v1"
     assert event["villagecode"] == village
-    metrics = httpx.get(f"{proc.url}/metrics", timeout=15).text
-    assert (
-        f'lumbung_events_written_total{{service="{service}",type="{event["type"]}"}} 1.0' in metrics
-    )
-    assert 'lumbung_events_published_total{topic="' + topic_for(service) + '"}' in metrics
+    written = f'lumbung_events_written_total{{service="{service}",type="{event["type"]}"}} 1.0'
+    published = f'lumbung_events_published_total{{topic="{topic_for(service)}"}}'
+
+    def counted() -> bool:
+        # the relay counts after it has acknowledged the batch, a moment after the send
+        text = httpx.get(f"{proc.url}/metrics", timeout=15).text
+        return written in text and published in text
+
+    wait_for(counted, timeout_s=15, what="the write and publish counters")
