@@ -27,6 +27,9 @@ class BatchHandler(Protocol):
     def apply(self, events: Sequence[tuple[CloudEvent, Payload]]) -> None:
         """Apply decoded events idempotently; raise to have the whole batch redelivered."""
 
+    def tick(self) -> None:
+        """Housekeeping between polls (e.g. a new month begins)."""
+
 
 def deadletter_message(record: Record, reason: str) -> Message:
     body = {
@@ -74,6 +77,7 @@ class ConsumerWorker:
         consumer = self._ensure_consumer()
         records = consumer.poll(self.batch, self.poll_timeout_s)
         if not records:
+            self.handler.tick()
             return 0
         started = time.perf_counter()
         valid: list[tuple[CloudEvent, Payload]] = []

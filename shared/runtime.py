@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
 
 from fastapi import APIRouter
 
@@ -43,6 +45,8 @@ class Runtime:
     relay: OutboxRelay | None = None
     workers: list[ConsumerWorker] = field(default_factory=list)
     started: bool = False
+    clock: Callable[[], date] = date.today
+    extras: dict[str, Any] = field(default_factory=dict)
 
     def start(self, *, background: bool = True) -> None:
         specs = [CollectionSpec(IDEMPOTENCY_COLLECTION)]
@@ -124,6 +128,7 @@ def bootstrap(
     label: str,
     store: Store | None = None,
     bus: Bus | None = None,
+    clock: Callable[[], date] = date.today,
 ) -> Runtime:
     return Runtime(
         settings=settings,
@@ -131,4 +136,5 @@ def bootstrap(
         bus=bus or build_bus(settings),
         label=label,
         services=services,
+        clock=clock,
     )

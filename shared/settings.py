@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     session_timeout_ms: int = Field(10_000, ge=1000)
     max_body_bytes: int = Field(256 * 1024, ge=1024)
     demo: str = "on"
+    rules_file: Path | None = None
+    view_months: int = Field(24, ge=12, le=120)
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:

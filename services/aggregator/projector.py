@@ -1,75 +1,140 @@
-"""Projects events into the read model, idempotently: replaying any event changes nothing.
+"""Projects a batch of events into the read model, exactly once in effect.
 
-Walking-skeleton scope: villages and registered households per village. Each household is
-one document keyed by its id (an upsert, so a redelivery rewrites the same values), and the
-per-village view is recomputed from those documents for the villages a batch touched.
+Per batch: load the ledgers of the households it names (one read), fold each event in
+(a ledger ignores an event id it already holds), write the changed ledgers and reference
+documents (one bulk write; each document is atomic on its own, and a ledger carries its
+own applied ids, so a redelivered event is detected, never counted twice), then rebuild
+the precomputed views of every village the batch touched. The consumer commits offsets
+only after all of that: a crash anywhere before the commit redelivers the batch, which
+changes no ledger and rebuilds the same views.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from shared.events.catalogue import HouseholdRegistered, Payload, VillageRegistered
-from shared.events.envelope import CloudEvent
-from shared.observability import EVENTS_CONSUMED
-from shared.ports.store import BulkUpsert, CollectionSpec, Doc, Store
-
-HOUSEHOLDS = "agg_households"
-VILLAGES = "agg_villages"
-VILLAGE_VIEWS = "agg_village_views"
-COLLECTIONS = (
-    CollectionSpec(HOUSEHOLDS, indexes=("village_code",)),
-    CollectionSpec(VILLAGES, indexes=("district_code",)),
-    CollectionSpec(VILLAGE_VIEWS, indexes=("district_code",)),
+from services.aggregator.domain.ledger import (
+    apply_event,
+    apply_program,
+    apply_village,
+    household_id_of,
+    new_ledger,
 )
+from services.aggregator.domain.months import month_of
+from services.aggregator.readmodel import ENROLMENTS, LEDGERS, PROGRAMS, VILLAGES, strip_id
+from services.aggregator.views import ViewBuilder
+from shared.events import catalogue as ev
+from shared.events.envelope import CloudEvent
+from shared.observability import EVENTS_CONSUMED, EVENTS_DUPLICATE
+from shared.ports.store import BulkUpsert, Doc, Store
+
+Event = tuple[CloudEvent, ev.Payload]
+_ALL_MONTHS = "0000-00"  # registration is reference data: it counts in every month
 
 
 class Projector:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, views: ViewBuilder, *, defer_views: bool = False) -> None:
         self.store = store
+        self.views = views
+        self.defer_views = defer_views
+        self.pending_views: dict[str, str] = {}
 
-    def apply(self, events: Sequence[tuple[CloudEvent, Payload]]) -> None:
-        households: dict[str, Doc] = {}
-        villages: dict[str, Doc] = {}
-        touched: set[str] = set()
+    def apply(self, events: Sequence[Event]) -> None:
+        touched: dict[str, str] = {}
+
+        def touch(village: str | None, month: str) -> None:
+            if village:
+                touched[village] = min(touched.get(village, month), month)
+
+        by_household: dict[str, list[Event]] = {}
+        programs: list[Event] = []
+        villages: list[Event] = []
         for envelope, payload in events:
             EVENTS_CONSUMED.labels(envelope.type).inc()
-            if isinstance(payload, VillageRegistered):
-                villages[payload.village_code] = {
-                    "_id": payload.village_code,
-                    "village_code": payload.village_code,
-                    "name": payload.name,
-                    "district_code": payload.district_code,
-                }
-                touched.add(payload.village_code)
-            elif isinstance(payload, HouseholdRegistered):
-                current = households.get(payload.household_id) or self.store.get(
-                    HOUSEHOLDS, payload.household_id
-                )
-                households[payload.household_id] = {
-                    "_id": payload.household_id,
-                    "village_code": payload.village_code,
-                    "members": (current or {}).get("members", payload.members),
-                    "registered": True,
-                }
-                touched.add(payload.village_code)
-        self.store.bulk_replace(
-            [BulkUpsert(HOUSEHOLDS, d) for d in households.values()]
-            + [BulkUpsert(VILLAGES, d) for d in villages.values()]
-        )
-        self._refresh_villages(touched)
+            household = household_id_of(payload)
+            if household is not None:
+                by_household.setdefault(household, []).append((envelope, payload))
+            elif isinstance(payload, ev.ProgramCreated):
+                programs.append((envelope, payload))
+            elif isinstance(payload, ev.VillageRegistered):
+                villages.append((envelope, payload))
 
-    def _refresh_villages(self, codes: set[str]) -> None:
-        views = [
-            BulkUpsert(
-                VILLAGE_VIEWS,
-                {
-                    "_id": code,
-                    "village_code": code,
-                    "district_code": code[:4],
-                    "households_registered": self.store.count(HOUSEHOLDS, {"village_code": code}),
-                },
-            )
-            for code in sorted(codes)
+        upserts = self._fold_ledgers(by_household, touch)
+        upserts += self._fold_references(PROGRAMS, programs, apply_program, touch)
+        upserts += self._fold_references(VILLAGES, villages, apply_village, touch)
+        self.store.bulk_replace(upserts)
+        if self.defer_views:
+            for village, month in touched.items():
+                first = self.pending_views.get(village, month)
+                self.pending_views[village] = min(first, month)
+        else:
+            self.views.refresh(touched)
+
+    def _fold_ledgers(self, by_household: dict[str, list[Event]], touch: Any) -> list[BulkUpsert]:
+        stored = self.store.get_many(LEDGERS, by_household)
+        upserts: list[BulkUpsert] = []
+        for household, events in by_household.items():
+            ledger = strip_id(stored[household]) if household in stored else new_ledger(household)
+            before = ledger.get("village_code")
+            changed = False
+            for envelope, payload in events:
+                if apply_event(ledger, envelope, payload):
+                    changed = True
+                else:
+                    EVENTS_DUPLICATE.labels(envelope.type).inc()
+                month = (
+                    _ALL_MONTHS
+                    if isinstance(payload, ev.HouseholdRegistered)
+                    else month_of(payload.occurred_on)
+                )
+                touch(envelope.villagecode, month)
+                touch(ledger.get("village_code"), month)
+                if isinstance(payload, ev.ParticipantEnrolled):
+                    upserts.append(
+                        BulkUpsert(
+                            ENROLMENTS,
+                            {
+                                "_id": f"{payload.program_id}|{household}",
+                                "program_id": payload.program_id,
+                                "household_id": household,
+                            },
+                        )
+                    )
+            if before and before != ledger.get("village_code"):
+                touch(before, _ALL_MONTHS)
+            if changed:
+                upserts.append(BulkUpsert(LEDGERS, {"_id": household, **ledger}))
+        return upserts
+
+    def _fold_references(
+        self, collection: str, events: list[Event], fold: Any, touch: Any
+    ) -> list[BulkUpsert]:
+        if not events:
+            return []
+        key = "program_id" if collection == PROGRAMS else "village_code"
+        ids = {getattr(payload, key) for _, payload in events}
+        docs: dict[str, Doc | None] = {
+            k: strip_id(v) for k, v in self.store.get_many(collection, ids).items()
+        }
+        for envelope, payload in events:
+            doc_id = getattr(payload, key)
+            docs[doc_id] = fold(docs.get(doc_id), envelope, payload)
+            codes = payload.village_codes if collection == PROGRAMS else [payload.village_code]
+            for code in codes:
+                touch(code, _ALL_MONTHS)
+        return [
+            BulkUpsert(collection, {**doc, "_id": doc_id})
+            for doc_id, doc in docs.items()
+            if doc is not None
         ]
-        self.store.bulk_replace(views)
+
+    def flush_views(self) -> int:
+        """Rebuild the views deferred during a replay; return how many villages."""
+        pending, self.pending_views = self.pending_views, {}
+        self.views.refresh(pending)
+        return len(pending)
+
+    def tick(self) -> None:
+        """Called between batches: precompute a newly begun month."""
+        self.views.roll_over()

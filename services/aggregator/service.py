@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from services.aggregator.projector import COLLECTIONS, Projector
+from services.aggregator.context import aggregator_of
+from services.aggregator.readmodel import COLLECTIONS
 from services.aggregator.routes import router
 from shared.consumer import ConsumerWorker
 from shared.events.catalogue import SERVICES
@@ -15,12 +16,13 @@ TOPICS = tuple(topic_for(s) for s in SERVICES)
 
 
 def consumer_worker(runtime: Runtime) -> ConsumerWorker:
+    settings = runtime.settings
     return ConsumerWorker(
         runtime.bus,
-        runtime.settings.consumer_group,
+        settings.consumer_group,
         TOPICS,
-        Projector(runtime.store),
-        batch=runtime.settings.consumer_batch,
+        aggregator_of(runtime).projector,
+        batch=settings.consumer_batch,
     )
 
 

@@ -21,6 +21,9 @@ class Collect:
     def apply(self, events: Sequence) -> None:
         self.ids.extend(e.id for e, _ in events)
 
+    def tick(self) -> None:
+        pass
+
 
 def test_bad_messages_go_to_the_dead_letter_topic_and_good_ones_are_applied() -> None:
     bus = InProcessBus(partitions=2)
@@ -61,6 +64,9 @@ def test_a_failing_batch_is_not_committed_and_comes_back() -> None:
     class Crash:
         def apply(self, events: Sequence) -> None:
             raise RuntimeError("store write failed")
+
+        def tick(self) -> None:
+            pass
 
     crashing = ConsumerWorker(bus, "agg", [topic], Crash(), poll_timeout_s=0.05)
     with pytest.raises(RuntimeError, match="store write failed"):

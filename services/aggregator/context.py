@@ -1,0 +1,34 @@
+"""The aggregator's parts, built once per runtime: rule set, view builder, projector."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.aggregator.domain.rules import DEFAULT_RULES, RuleSet, load_rules
+from services.aggregator.projector import Projector
+from services.aggregator.views import ViewBuilder
+from shared.runtime import Runtime
+
+
+@dataclass
+class Aggregator:
+    rules: RuleSet
+    views: ViewBuilder
+    projector: Projector
+
+
+def rules_from(runtime: Runtime) -> RuleSet:
+    path = runtime.settings.rules_file
+    return load_rules(path.read_text()) if path is not None else DEFAULT_RULES
+
+
+def aggregator_of(runtime: Runtime) -> Aggregator:
+    found = runtime.extras.get("aggregator")
+    if found is None:
+        rules = rules_from(runtime)
+        views = ViewBuilder(
+            runtime.store, rules, runtime.clock, history_months=runtime.settings.view_months
+        )
+        found = Aggregator(rules, views, Projector(runtime.store, views))
+        runtime.extras["aggregator"] = found
+    return found

@@ -1,0 +1,64 @@
+"""The resilience read model's collections and the reads every view shares.
+
+- ``agg_ledgers``: one ledger per household (its monthly facts and applied event ids);
+- ``agg_programs``, ``agg_villages``: reference documents from program_created and
+  village_registered;
+- ``agg_enrolments``: (programme, household) pairs, so a programme finds its participants;
+- ``agg_village_months``, ``agg_district_months``: precomputed answers per month;
+- ``agg_state``: how far the precomputed months reach.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from shared.ports.store import CollectionSpec, Doc, Store
+
+LEDGERS = "agg_ledgers"
+PROGRAMS = "agg_programs"
+VILLAGES = "agg_villages"
+ENROLMENTS = "agg_enrolments"
+VILLAGE_MONTHS = "agg_village_months"
+DISTRICT_MONTHS = "agg_district_months"
+STATE = "agg_state"
+COLLECTIONS = (
+    CollectionSpec(LEDGERS, indexes=("village_code",)),
+    CollectionSpec(PROGRAMS),
+    CollectionSpec(VILLAGES, indexes=("district_code",)),
+    CollectionSpec(ENROLMENTS, indexes=("program_id",)),
+    CollectionSpec(VILLAGE_MONTHS, indexes=("district_code", "village_code", "month")),
+    CollectionSpec(DISTRICT_MONTHS),
+    CollectionSpec(STATE),
+)
+READ_MODEL = tuple(spec.name for spec in COLLECTIONS)
+PAGE = 1000
+
+
+def month_key(code: str, month: str) -> str:
+    return f"{code}|{month}"
+
+
+def scan(store: Store, collection: str, where: dict[str, Any]) -> Iterator[Doc]:
+    """Every document matching ``where``, page by page (bounded memory per page)."""
+    after: str | None = None
+    while True:
+        page = store.find(collection, where, limit=PAGE, after=after)
+        yield from page.items
+        if page.next_cursor is None:
+            return
+        after = page.next_cursor
+
+
+def strip_id(doc: Doc) -> Doc:
+    return {k: v for k, v in doc.items() if k not in ("_id", "_cmds")}
+
+
+def village_ledgers(store: Store, village_codes: Iterable[str]) -> list[Doc]:
+    codes = sorted(set(village_codes))
+    return [strip_id(d) for d in scan(store, LEDGERS, {"village_code": codes})] if codes else []
+
+
+def programs_of(store: Store, ledgers: Iterable[Doc]) -> dict[str, Doc]:
+    ids = {pid for ledger in ledgers for pid in ledger.get("enrol", {})}
+    return {pid: strip_id(doc) for pid, doc in store.get_many(PROGRAMS, ids).items()}
