@@ -1,0 +1,698 @@
+"""Every formula of RESILIENCE.md, as pure functions over ledgers (see ``ledger.py``).
+
+Rounding: :func:`round_half_up` rounds half away from zero (not Python's banker's
+``round``) after cleaning binary float noise at 9 decimals, so a value a person computes
+by hand as 12.25 shows as 12.3 even when the float product is 12.249999999999998. The index
+is computed from unrounded pillars and shock factor, then rounded to 1 decimal; its band is
+the band of that rounded index, so the figure and the band shown never disagree. Village
+and district means are over the published (rounded) household index and pillars, so they
+can be recomputed by hand from the household answers.
+
+Choices where RESILIENCE.md is silent:
+
+- ``u`` = score/max_score is capped at 1 (an event may carry score > max_score).
+- size falls back to 1 for a household with neither registration nor update (only
+  registered households are shown, so this only keeps the arithmetic defined).
+- N-gain is skipped for pre% >= 100, not only = 100 (the denominator would be <= 0).
+- Pathway stages are "the highest whose condition holds": the conditions are not
+  cumulative, so a household selling online after the start is stage 3 even without an
+  attendance record. A programme not known yet (no ``start_on``) cannot give stage 3.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
+from operator import itemgetter
+from typing import Any
+
+from services.aggregator.domain.ledger import Ledger, businesses_with_sale
+from services.aggregator.domain.months import (
+    add_months,
+    last_day,
+    month_of,
+    month_range,
+    month_start,
+    window,
+    window_tuple,
+)
+from services.aggregator.domain.rules import RuleSet
+
+SECTORS = ("umkm", "crop", "livestock")
+PILLARS = ("income", "diversity", "digital", "capacity", "assets", "green")
+BANDS = ("rentan", "berkembang", "tangguh")
+STAGE_NAMES = ("terdaftar", "dilatih", "paham", "berjualan_online", "berkelanjutan")
+_SECTOR_KEYS = (("umkm", "u"), ("crop", "c"), ("livestock", "l"))
+_DIVERSITY_MAX = 1 - 1 / len(SECTORS)  # 2/3: the most even split of three sectors
+_CONFIDENCE_MIN, _CONFIDENCE_SPAN = 1, 4  # the 1-5 scale of confidence_recorded
+_CAPACITY_PARTS = 3
+_CLEAN = Decimal("1e-9")
+_FAST_PLACES = 3  # cleaning at 1e-9 cannot move a value 1e-6 (scaled) away from a tie
+_SCALES = (1.0, 10.0, 100.0, 1000.0)
+_FAST_LIMIT = 1e9
+_TIE_MARGIN = 1e-6
+_DECIMAL = Context(prec=60)
+_day = itemgetter(0)
+
+
+# rounding and bands ---------------------------------------------------------------------
+def round_half_up(value: float, places: int = 0) -> float:
+    """``value`` rounded half away from zero to ``places`` decimals (see module docstring)."""
+    if places <= _FAST_PLACES:
+        # Fast path, exact away from ties: n / 10**p is the double nearest to n * 10**-p.
+        scale = _SCALES[places]
+        scaled = value * scale
+        if -_FAST_LIMIT < scaled < _FAST_LIMIT:
+            floor = math.floor(scaled)
+            frac = scaled - floor
+            if abs(frac - 0.5) > _TIE_MARGIN:
+                return (floor + (frac > 0.5)) / scale + 0.0
+    cleaned = Decimal(repr(value)).quantize(_CLEAN, rounding=ROUND_HALF_EVEN, context=_DECIMAL)
+    rounded = cleaned.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=_DECIMAL)
+    return float(rounded) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def money(value: float) -> int:
+    """Whole rupiah, half away from zero."""
+    return int(round_half_up(value, 0))
+
+
+def band_of(index: float, rules: RuleSet) -> str:
+    if index < rules.band_berkembang:
+        return "rentan"
+    if index < rules.band_tangguh:
+        return "berkembang"
+    return "tangguh"
+
+
+# reading a ledger up to M ---------------------------------------------------------------
+def _latest_up_to(entries: Sequence[list[Any]] | None, end: str) -> list[Any] | None:
+    """The last of ``entries`` (sorted, day first) on or before the day ``end``."""
+    if not entries:
+        return None
+    i = bisect_right(entries, end, key=_day)
+    return entries[i - 1] if i else None
+
+
+def household_size(ledger: Ledger, end: str) -> int:
+    """Members from the latest household_updated up to ``end``, else registration, else 1."""
+    update = _latest_up_to(ledger["upd"], end)
+    if update is not None:
+        return update[2]
+    reg = ledger["reg"]
+    return reg[3] if reg is not None else 1
+
+
+def has_data(ledger: Ledger, month: str) -> bool:
+    first = ledger["first_data_on"]
+    return first is not None and first <= last_day(month)
+
+
+def _sum_months(months: Mapping[str, Mapping[str, Any]], keys: Iterable[str], field: str) -> int:
+    total = 0
+    for key in keys:
+        entry = months.get(key)
+        if entry is not None:
+            total += entry.get(field, 0)
+    return total
+
+
+def _practices_up_to(ledger: Ledger, end: str) -> list[str]:
+    return sorted(p for p, day in ledger["practices"].items() if day <= end)
+
+
+# the household index --------------------------------------------------------------------
+@dataclass(frozen=True)
+class HouseholdScore:
+    household_id: str
+    village_code: str | None
+    as_of: str
+    has_data: bool
+    index: float
+    band: str
+    pillars: dict[str, float]
+    shock_factor: float
+    income: dict[str, int]
+    size: int
+    rule_set: str
+    explain: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The household answer of API.md, plus ``explain``."""
+        return {
+            "household_id": self.household_id,
+            "village_code": self.village_code,
+            "as_of": self.as_of,
+            "index": self.index,
+            "band": self.band,
+            "pillars": dict(self.pillars),
+            "shock_factor": self.shock_factor,
+            "income": dict(self.income),
+            "rule_set": self.rule_set,
+            "explain": self.explain,
+        }
+
+
+def score_household(ledger: Ledger, month: str, rules: RuleSet) -> HouseholdScore:
+    """The index of one household at ``month`` (M), exactly as RESILIENCE.md defines it."""
+    end = last_day(month)
+    months = ledger["months"]
+    w = window_tuple(month, rules.window_months)
+
+    income = dict.fromkeys(SECTORS, 0)
+    digital = capital = organic_g = chemical_g = 0
+    channels: set[str] = set()
+    for key in w:
+        entry = months.get(key)
+        if not entry:
+            continue
+        for sector, field in _SECTOR_KEYS:
+            income[sector] += entry.get(field, 0)
+        digital += entry.get("d", 0)
+        capital += entry.get("cap", 0)
+        organic_g += entry.get("o", 0)
+        chemical_g += entry.get("x", 0)
+        if "ch" in entry:
+            channels.update(entry["ch"])
+    total = income["umkm"] + income["crop"] + income["livestock"]
+    size = household_size(ledger, end)
+
+    # income
+    per_capita = total / rules.window_months / size
+    target = rules.income_poverty_multiple * rules.poverty_line
+    p_income = min(1.0, per_capita / target)
+
+    # diversity
+    shares = {s: (income[s] / total if total else 0.0) for s in SECTORS}
+    p_diversity = 0.0
+    if total:
+        p_diversity = min(1.0, (1 - sum(v * v for v in shares.values())) / _DIVERSITY_MAX)
+
+    # digital
+    digital_share = digital / total if total else 0.0
+    channel_part = min(1.0, len(channels) / rules.digital_channel_cap)
+    p_digital = 0.0
+    if total:
+        p_digital = (
+            rules.digital_share_weight * digital_share + rules.digital_channel_weight * channel_part
+        )
+
+    # capacity
+    post, confidence = _latest_post_and_confidence(ledger, end)
+    visits = _sum_months(months, window_tuple(month, rules.capacity_mentoring_months), "m")
+    u = min(1.0, post[2] / post[3]) if post is not None else 0.0
+    c = (confidence[2] - _CONFIDENCE_MIN) / _CONFIDENCE_SPAN if confidence is not None else 0.0
+    m = min(1.0, visits / rules.capacity_mentoring_cap)
+    p_capacity = (u + c + m) / _CAPACITY_PARTS
+
+    # assets
+    tlu, heads = _tlu(ledger, month, end, rules)
+    hectares = math.fsum(area for day, area in ledger["plots"].values() if day <= end)
+    p_assets = (
+        rules.assets_tlu_weight * min(1.0, tlu / rules.assets_tlu_cap)
+        + rules.assets_land_weight * min(1.0, hectares / rules.assets_hectare_cap)
+        + rules.assets_capital_weight * (1.0 if capital else 0.0)
+    )
+
+    # green
+    practices = _practices_up_to(ledger, end)
+    inputs_g = organic_g + chemical_g
+    organic_share = organic_g / inputs_g if inputs_g else 0.0
+    p_green = (
+        rules.green_practice_weight * min(1.0, len(practices) / rules.green_practice_cap)
+        + rules.green_organic_weight * organic_share
+    )
+
+    # shocks
+    shocks = _sum_months(months, window_tuple(month, rules.shock_months), "s")
+    shock_factor = 1 - min(rules.shock_cap, rules.shock_per_event * shocks)
+
+    raw = dict(
+        zip(
+            PILLARS,
+            (p_income, p_diversity, p_digital, p_capacity, p_assets, p_green),
+            strict=True,
+        )
+    )
+    weights = rules.weights
+    weighted = (
+        weights.income * p_income
+        + weights.diversity * p_diversity
+        + weights.digital * p_digital
+        + weights.capacity * p_capacity
+        + weights.assets * p_assets
+        + weights.green * p_green
+    )
+    index = round_half_up(100 * shock_factor * weighted, 1)
+    income["total"] = total
+    income["digital"] = digital
+    explain = {
+        "window": [w[0], w[-1]],
+        "income": {
+            "total": total,
+            "size": size,
+            "per_capita_month": money(per_capita),
+            "target_per_capita_month": money(target),
+        },
+        "diversity": {"shares": {s: round_half_up(v, 3) for s, v in shares.items()}},
+        "digital": {
+            "digital_share": round_half_up(digital_share, 3),
+            "channel_count": len(channels),
+            "channels": sorted(channels),
+        },
+        "capacity": {
+            "post_pct": round_half_up(100 * post[2] / post[3], 1) if post is not None else None,
+            "confidence": confidence[2] if confidence is not None else None,
+            "mentoring_visits": visits,
+            "u": round_half_up(u, 3),
+            "c": round_half_up(c, 3),
+            "m": round_half_up(m, 3),
+        },
+        "assets": {
+            "tlu": round_half_up(tlu, 3),
+            "heads": heads,
+            "hectares": round_half_up(hectares, 3),
+            "capital": bool(capital),
+        },
+        "green": {
+            "practice_count": len(practices),
+            "practices": practices,
+            "organic_kg": round_half_up(organic_g / 1000, 3),
+            "chemical_kg": round_half_up(chemical_g / 1000, 3),
+            "organic_share": round_half_up(organic_share, 3),
+        },
+        "shocks": {"count": shocks},
+    }
+    return HouseholdScore(
+        household_id=ledger["household_id"],
+        village_code=ledger["village_code"],
+        as_of=month,
+        has_data=has_data(ledger, month),
+        index=index,
+        band=band_of(index, rules),
+        pillars={p: round_half_up(v, 3) for p, v in raw.items()},
+        shock_factor=round_half_up(shock_factor, 3),
+        income=income,
+        size=size,
+        rule_set=rules.name,
+        explain=explain,
+    )
+
+
+def _latest_post_and_confidence(
+    ledger: Ledger, end: str
+) -> tuple[list[Any] | None, list[Any] | None]:
+    """The household's latest post assessment and confidence up to ``end``, any programme."""
+    post: list[Any] | None = None
+    confidence: list[Any] | None = None
+    for enrolment in ledger["enrol"].values():
+        p = _latest_up_to(enrolment.get("post"), end)
+        if p is not None and (post is None or p > post):
+            post = p
+        c = _latest_up_to(enrolment.get("conf"), end)
+        if c is not None and (confidence is None or c > confidence):
+            confidence = c
+    return post, confidence
+
+
+def _tlu(ledger: Ledger, month: str, end: str, rules: RuleSet) -> tuple[float, dict[str, int]]:
+    """Tropical livestock units up to M, and the head count per species."""
+    heads: dict[str, int] = {}
+    for herd in ledger["herds"].values():
+        registration = herd.get("r")
+        count = registration[2] if registration is not None and registration[0] <= end else 0
+        count += sum(delta for key, delta in herd["d"].items() if key <= month)
+        if registration is not None:
+            species = registration[3]
+        else:
+            species = herd["f"][2] if "f" in herd else "other"
+        heads[species] = heads.get(species, 0) + max(0, count)
+    tlu = math.fsum(n * rules.coefficient(species) for species, n in heads.items())
+    return tlu, dict(sorted(heads.items()))
+
+
+# the training pathway -------------------------------------------------------------------
+@dataclass(frozen=True)
+class EnrolmentStatus:
+    program_id: str
+    household_id: str
+    stage: int
+    stage_name: str
+    needs_follow_up: bool
+    last_mentoring_on: str | None
+    ngain: float | None
+    post_pct: float | None
+    pre_pct: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Percentages to 1 decimal, N-gain to 3."""
+        return {
+            "program_id": self.program_id,
+            "household_id": self.household_id,
+            "stage": self.stage,
+            "stage_name": self.stage_name,
+            "needs_follow_up": self.needs_follow_up,
+            "last_mentoring_on": self.last_mentoring_on,
+            "ngain": None if self.ngain is None else round_half_up(self.ngain, 3),
+            "post_pct": None if self.post_pct is None else round_half_up(self.post_pct, 1),
+            "pre_pct": None if self.pre_pct is None else round_half_up(self.pre_pct, 1),
+        }
+
+
+def ngain(pre_pct: float | None, post_pct: float | None) -> float | None:
+    """(post% - pre%) / (100 - pre%); None without both, or when pre% is already 100."""
+    if pre_pct is None or post_pct is None or pre_pct >= 100:
+        return None
+    return (post_pct - pre_pct) / (100 - pre_pct)
+
+
+def _pct(entry: list[Any] | None) -> float | None:
+    return None if entry is None else 100 * entry[2] / entry[3]
+
+
+def enrolment_status(
+    ledger: Ledger, program: Mapping[str, Any], month: str, rules: RuleSet
+) -> EnrolmentStatus | None:
+    """The pathway stage of (programme, household) at M; None if not enrolled up to M.
+
+    ``program`` is the document of ``apply_program``; without ``start_on`` (programme not
+    known yet) stage 3 cannot hold, without ``end_on`` no follow-up is due.
+    """
+    program_id = program["program_id"]
+    enrolment = ledger["enrol"].get(program_id)
+    end = last_day(month)
+    if enrolment is None or enrolment.get("on") is None or enrolment["on"] > end:
+        return None
+    pre_pct = _pct(_latest_up_to(enrolment.get("pre"), end))
+    post_pct = _pct(_latest_up_to(enrolment.get("post"), end))
+    gain = ngain(pre_pct, post_pct)
+
+    # The highest stage whose own condition holds (conditions are not cumulative).
+    stage = 0
+    attended = enrolment.get("att")
+    if attended is not None and attended <= end:
+        stage = 1
+    if (post_pct is not None and post_pct >= rules.pathway_post_pct) or (
+        gain is not None and gain >= rules.pathway_ngain
+    ):
+        stage = 2
+    first_online = _first_digital_sale(ledger, program.get("start_on"), end)
+    if first_online is not None:
+        stage = 4 if _sustained(ledger, first_online, month, rules) else 3
+
+    visits = enrolment.get("men") or []
+    i = bisect_right(visits, end)
+    last_mentoring_on = visits[i - 1] if i else None
+    recent_from = month_start(add_months(month, 1 - rules.follow_up_mentoring_months))
+    mentored_recently = (
+        last_mentoring_on is not None and last_mentoring_on >= recent_from.isoformat()
+    )
+    end_on = program.get("end_on")
+    needs_follow_up = (
+        stage < 4
+        and end_on is not None
+        and end_on < month_start(month).isoformat()
+        and not mentored_recently
+    )
+    return EnrolmentStatus(
+        program_id=program_id,
+        household_id=ledger["household_id"],
+        stage=stage,
+        stage_name=STAGE_NAMES[stage],
+        needs_follow_up=needs_follow_up,
+        last_mentoring_on=last_mentoring_on,
+        ngain=gain,
+        post_pct=post_pct,
+        pre_pct=pre_pct,
+    )
+
+
+def _first_digital_sale(ledger: Ledger, start_on: str | None, end: str) -> str | None:
+    if start_on is None:
+        return None
+    days = ledger["dd"]
+    i = bisect_left(days, start_on)
+    if i < len(days) and days[i] <= end:
+        return days[i]
+    return None
+
+
+def _sustained(ledger: Ledger, first_online: str, month: str, rules: RuleSet) -> bool:
+    """Digital sales in enough distinct months of the span starting with the first's month."""
+    last = min(add_months(first_online[:7], rules.sustained_span_months - 1), month)
+    days = ledger["dd"]
+    seen: set[str] = set()
+    for i in range(bisect_left(days, first_online), len(days)):
+        key = days[i][:7]
+        if key > last:
+            break
+        seen.add(key)
+        if len(seen) >= rules.sustained_distinct_months:
+            return True
+    return False
+
+
+def enrolment_statuses(
+    ledger: Ledger, programs: Mapping[str, Mapping[str, Any]], month: str, rules: RuleSet
+) -> list[EnrolmentStatus]:
+    """The status of each of the household's enrolments up to M, by programme id."""
+    found = []
+    for program_id in sorted(ledger["enrol"]):
+        program = programs.get(program_id) or {"program_id": program_id}
+        status = enrolment_status(ledger, program, month, rules)
+        if status is not None:
+            found.append(status)
+    return found
+
+
+def follow_ups(statuses: Iterable[EnrolmentStatus]) -> list[dict[str, Any]]:
+    """GET /resilience/villages/{code}/follow-ups items, by household then programme."""
+    return [
+        {
+            "household_id": s.household_id,
+            "program_id": s.program_id,
+            "stage": s.stage,
+            "last_mentoring_on": s.last_mentoring_on,
+        }
+        for s in sorted(statuses, key=lambda s: (s.household_id, s.program_id))
+        if s.needs_follow_up
+    ]
+
+
+def program_participants(
+    program: Mapping[str, Any], ledgers: Iterable[Ledger], month: str, rules: RuleSet
+) -> list[dict[str, Any]]:
+    """GET /resilience/programs/{id}/participants items, by household id."""
+    items = []
+    for ledger in sorted(ledgers, key=itemgetter("household_id")):
+        status = enrolment_status(ledger, program, month, rules)
+        if status is not None:
+            items.append(
+                {
+                    "household_id": status.household_id,
+                    "stage": status.stage,
+                    "stage_name": status.stage_name,
+                    "needs_follow_up": status.needs_follow_up,
+                }
+            )
+    return items
+
+
+# village and district --------------------------------------------------------------------
+def _mean(values: Sequence[float], places: int) -> float | None:
+    return round_half_up(math.fsum(values) / len(values), places) if values else None
+
+
+def _share(part: float, whole: float) -> float:
+    return round_half_up(part / whole, 3) if whole else 0.0
+
+
+def village_summary(
+    ledgers: Iterable[Ledger],
+    programs: Mapping[str, Mapping[str, Any]],
+    *,
+    village_code: str,
+    month: str,
+    rules: RuleSet,
+) -> dict[str, Any]:
+    """The village answer of API.md at M, from the ledgers of the village's households.
+
+    ``ledgers``: the village's households (unregistered ones are skipped); ``programs``:
+    programme documents by id, for the enrolments' start and end days. Shares with an
+    empty denominator are 0, means over no household are null. ``_index_sum`` (the sum of
+    the published indexes over households_with_data) is internal: the district mean needs
+    it and the route must not show it.
+    """
+    registered = [ledger for ledger in ledgers if ledger["registered"]]
+    end = last_day(month)
+    w = window_tuple(month, rules.window_months)
+    scores = [score_household(ledger, month, rules) for ledger in registered]
+    with_data = [s for s in scores if s.has_data]
+    indexes = [s.index for s in with_data]
+    index_mean = _mean(indexes, 1)
+
+    bands = dict.fromkeys(BANDS, 0)
+    for s in with_data:
+        bands[s.band] += 1
+    income = {key: sum(s.income[key] for s in scores) for key in (*SECTORS, "total", "digital")}
+    businesses: set[str] = set()
+    for ledger in registered:
+        businesses |= businesses_with_sale(ledger, w)
+    adopters = sum(
+        1
+        for ledger, s in zip(registered, scores, strict=True)
+        if s.has_data and _practices_up_to(ledger, end)
+    )
+    statuses = [
+        st for ledger in registered for st in enrolment_statuses(ledger, programs, month, rules)
+    ]
+    return {
+        "village_code": village_code,
+        "as_of": month,
+        "households_registered": len(registered),
+        "households_with_data": len(with_data),
+        "coverage": _share(len(with_data), len(registered)),
+        "index_mean": index_mean,
+        "band": None if index_mean is None else band_of(index_mean, rules),
+        "bands": bands,
+        "pillars": {p: _mean([s.pillars[p] for s in with_data], 3) for p in PILLARS},
+        "income": income,
+        "digital_share": _share(income["digital"], income["total"]),
+        "umkm_active": len(businesses),
+        "green_adoption_rate": _share(adopters, len(with_data)),
+        "training": training_summary(statuses),
+        "rule_set": rules.name,
+        "_index_sum": math.fsum(indexes),
+    }
+
+
+def training_summary(statuses: Sequence[EnrolmentStatus]) -> dict[str, Any]:
+    gains = [s.ngain for s in statuses if s.ngain is not None]
+    stages = {str(i): 0 for i in range(len(STAGE_NAMES))}
+    for s in statuses:
+        stages[str(s.stage)] += 1
+    return {
+        "participants": len({s.household_id for s in statuses}),
+        "mean_ngain": _mean(gains, 3),
+        "stages": stages,
+    }
+
+
+def village_index(ledgers: Iterable[Ledger], month: str, rules: RuleSet) -> tuple[float, int]:
+    """(sum of published indexes, households_with_data) of registered households at M."""
+    indexes = [
+        s.index
+        for s in (
+            score_household(ledger, month, rules) for ledger in ledgers if ledger["registered"]
+        )
+        if s.has_data
+    ]
+    return math.fsum(indexes), len(indexes)
+
+
+def village_trend(
+    ledgers: Sequence[Ledger], month: str, n: int, rules: RuleSet
+) -> list[dict[str, Any]]:
+    """The trend items: index_mean and households_with_data of the ``n`` months ending at M."""
+    items = []
+    for key in window(month, n):
+        index_sum, count = village_index(ledgers, key, rules)
+        items.append(
+            {
+                "month": key,
+                "index_mean": round_half_up(index_sum / count, 1) if count else None,
+                "households_with_data": count,
+            }
+        )
+    return items
+
+
+def district_summary(
+    district_code: str,
+    month: str,
+    village_summaries: Iterable[Mapping[str, Any]],
+    names: Mapping[str, str],
+    rules: RuleSet,
+) -> dict[str, Any]:
+    """The district answer: its index_mean is over all households_with_data (weighted by
+    each village's count through ``_index_sum``), not a mean of the village means."""
+    villages = sorted(village_summaries, key=itemgetter("village_code"))
+    index_sum = math.fsum(v["_index_sum"] for v in villages)
+    count = sum(v["households_with_data"] for v in villages)
+    index_mean = round_half_up(index_sum / count, 1) if count else None
+    return {
+        "district_code": district_code,
+        "as_of": month,
+        "index_mean": index_mean,
+        "band": None if index_mean is None else band_of(index_mean, rules),
+        "households_with_data": count,
+        "villages": [
+            {
+                "village_code": v["village_code"],
+                "name": names.get(v["village_code"]),
+                "index_mean": v["index_mean"],
+                "band": v["band"],
+                "coverage": v["coverage"],
+                "households_with_data": v["households_with_data"],
+            }
+            for v in villages
+        ],
+        "rule_set": rules.name,
+    }
+
+
+# programme impact ------------------------------------------------------------------------
+def _mean_digital(ledger: Ledger, months: Sequence[str]) -> float:
+    return _sum_months(ledger["months"], months, "d") / len(months)
+
+
+def _group_mean(group: Sequence[Ledger], months: Sequence[str]) -> int | None:
+    if not group or not months:
+        return None
+    return money(math.fsum(_mean_digital(ledger, months) for ledger in group) / len(group))
+
+
+def program_impact(
+    program: Mapping[str, Any], ledgers: Iterable[Ledger], month: str, rules: RuleSet
+) -> dict[str, Any]:
+    """Difference in differences of monthly digital sales around the programme's start.
+
+    ``ledgers``: the households registered in the programme's villages (unregistered ones
+    are skipped). Participants are those enrolled in the programme up to M, the others
+    are the comparison. Group means are whole rupiah (half away from zero) and ``did`` is
+    computed from those published means. Months after M never count: ``after`` is
+    S+1 … min(S+k, M), and ``before`` keeps only its months up to M (null if none).
+    """
+    program_id = program["program_id"]
+    start = month_of(program["start_on"])
+    end = last_day(month)
+    k = rules.impact_months
+    before = [m for m in month_range(add_months(start, -k), add_months(start, -1)) if m <= month]
+    after = month_range(add_months(start, 1), min(add_months(start, k), month))
+    participants: list[Ledger] = []
+    comparison: list[Ledger] = []
+    for ledger in ledgers:
+        if not ledger["registered"]:
+            continue
+        enrolment = ledger["enrol"].get(program_id)
+        enrolled = enrolment is not None and enrolment.get("on") is not None
+        (participants if enrolled and enrolment["on"] <= end else comparison).append(ledger)
+    before_p, after_p = _group_mean(participants, before), _group_mean(participants, after)
+    before_c, after_c = _group_mean(comparison, before), _group_mean(comparison, after)
+    did = None
+    if None not in (before_p, after_p, before_c, after_c):
+        did = (after_p - before_p) - (after_c - before_c)  # type: ignore[operator]
+    return {
+        "program_id": program_id,
+        "participants": len(participants),
+        "comparison": len(comparison),
+        "before_participants": before_p,
+        "after_participants": after_p,
+        "before_comparison": before_c,
+        "after_comparison": after_c,
+        "did": did,
+        "months_after": len(after),
+    }
