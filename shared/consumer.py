@@ -54,7 +54,10 @@ class ConsumerWorker:
         *,
         batch: int = 1000,
         poll_timeout_s: float = 0.5,
+        publish_dead_letters: bool = True,
     ) -> None:
+        self.publish_dead_letters = publish_dead_letters
+        self.dead_letters = 0
         self.bus = bus
         self.group = group
         self.topics = list(topics)
@@ -65,6 +68,10 @@ class ConsumerWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.processed = 0
+
+    def lag(self) -> int:
+        """Records still to consume on this worker's partitions (0 before the first poll)."""
+        return sum(self._ensure_consumer().lag().values())
 
     def _ensure_consumer(self) -> Consumer:
         if self._consumer is None:
@@ -91,7 +98,8 @@ class ConsumerWorker:
             except InvalidEvent as exc:
                 dead.append(deadletter_message(record, exc.reason))
         self.handler.apply(valid)
-        if dead:
+        self.dead_letters += len(dead)
+        if dead and self.publish_dead_letters:
             self.bus.publish(dead)
             for msg in dead:
                 DEAD_LETTERS.labels(json.loads(msg.value)["topic"]).inc()

@@ -48,6 +48,10 @@ DEAD_LETTERS = Counter(
     "lumbung_deadletters_total", "Messages sent to the dead-letter topic", ["topic"]
 )
 CONSUMER_LAG = Gauge("lumbung_consumer_lag", "Records not yet consumed", ["topic", "partition"])
+REPLAY_EVENTS = Counter("lumbung_replay_events_total", "Events applied by read-model rebuilds")
+REPLAY_PROGRESS = Gauge(
+    "lumbung_replay_progress_ratio", "Share of the log the running rebuild has applied"
+)
 BATCH_SIZE = Histogram(
     "lumbung_consumer_batch_size",
     "Records per aggregator batch",

@@ -136,5 +136,6 @@ class Projector:
         return len(pending)
 
     def tick(self) -> None:
-        """Called between batches: precompute a newly begun month."""
-        self.views.roll_over()
+        """Called between batches: precompute a newly begun month (not during a replay)."""
+        if not self.defer_views:
+            self.views.roll_over()
