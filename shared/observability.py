@@ -52,6 +52,11 @@ REPLAY_EVENTS = Counter("lumbung_replay_events_total", "Events applied by read-m
 REPLAY_PROGRESS = Gauge(
     "lumbung_replay_progress_ratio", "Share of the log the running rebuild has applied"
 )
+DISTRICT_INDEX = Gauge(
+    "lumbung_district_index_mean",
+    "The district's mean resilience index for the current month",
+    ["district"],
+)
 BATCH_SIZE = Histogram(
     "lumbung_consumer_batch_size",
     "Records per aggregator batch",
