@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -96,6 +97,76 @@ class LumbungProcess:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+class ForkLauncher:
+    """Starts services through tests/forkserver.py (one preloaded parent, forked children)."""
+
+    def __init__(self, env: Mapping[str, str], log_dir: Path) -> None:
+        self.log_dir = log_dir
+        full_env = {**os.environ, **env, "LUMBUNG_HOST": "127.0.0.1", "LUMBUNG_DEMO": "off"}
+        self.parent = subprocess.Popen(
+            [sys.executable, "-m", "tests.forkserver"],
+            env=full_env,
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.started = 0
+
+    def start(self, module: str, timeout_s: float = 30) -> ForkedProcess:
+        assert self.parent.stdin is not None and self.parent.stdout is not None
+        port = free_port()
+        self.started += 1
+        log = self.log_dir / f"{module}-{self.started}.log"
+        self.parent.stdin.write(f"{module} {port} {log}\n")
+        self.parent.stdin.flush()
+        child = ForkedProcess(int(self.parent.stdout.readline()), port, log)
+        child.wait_healthy(timeout_s)
+        return child
+
+    def close(self) -> None:
+        if self.parent.poll() is None:
+            self.parent.kill()
+            self.parent.wait(timeout=10)
+
+
+class ForkedProcess:
+    def __init__(self, pid: int, port: int, log: Path) -> None:
+        self.pid, self.port, self.log = pid, port, log
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def alive(self) -> bool:
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def wait_healthy(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                if not self.alive():
+                    break
+            time.sleep(0.05)
+        text = self.log.read_text()[-3000:] if self.log.exists() else ""
+        raise RuntimeError(f"forked service on {self.port} did not start: {text}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hook runs, as in a real crash."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while self.alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
 
 
 def wait_for(
