@@ -12,7 +12,7 @@ import sys
 import uvicorn  # noqa: F401  (preloaded: every child would import these)
 
 import services.main
-import shared.adapters.kafka_bus  # noqa: F401  (bootstrap imports the adapters lazily)
+import shared.adapters.kafka_bus  # bootstrap imports the adapters lazily: preload them
 import shared.adapters.mongo_store  # noqa: F401
 
 
