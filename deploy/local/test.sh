@@ -11,6 +11,7 @@ trap stop_servers EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+bash "$HERE/browser.sh"
 echo "[test] starting real Kafka and FerretDB for the integration tests" >&2
 env_lines="$(bash "$HERE/testenv.sh" up)"
 eval "$env_lines"

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from fastapi import APIRouter
+
 from services.aggregator.context import aggregator_of
 from services.aggregator.readmodel import COLLECTIONS
-from services.aggregator.routes import router
+from services.aggregator.routes import router as resilience_router
+from services.dashboard.routes import router as dashboard_router
 from shared.consumer import ConsumerWorker
 from shared.events.catalogue import SERVICES
 from shared.events.envelope import topic_for
@@ -29,6 +32,11 @@ def consumer_worker(runtime: Runtime) -> ConsumerWorker:
 def _workers(runtime: Runtime) -> Sequence[ConsumerWorker]:
     return [consumer_worker(runtime)]
 
+
+# The aggregator serves both the resilience API and the dashboard built on it.
+router = APIRouter()
+router.include_router(resilience_router)
+router.include_router(dashboard_router)
 
 SERVICE = ServiceSpec(
     name="aggregator",

@@ -1,0 +1,1 @@
+"""The Lumbung web dashboard: server-rendered pages over the resilience read model."""

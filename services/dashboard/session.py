@@ -1,0 +1,122 @@
+"""Who is looking: the same signed token as the API, carried in a cookie for a browser.
+
+A ``Authorization: Bearer`` header wins over the cookie, so scripts and tests can use the
+dashboard like the API. The cookie holds the token itself (HttpOnly, SameSite=Strict), so
+scope is decided exactly as for the API, by ``shared.auth.decode_token``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import jwt
+from fastapi import Request, Response
+
+from shared.auth import Principal, decode_token
+from shared.errors import Problem
+
+TOKEN_COOKIE = "lumbung_token"
+LANG_COOKIE = "lumbung_lang"
+MAX_TOKEN_CHARS = 4096
+MAX_COOKIE_AGE_S = 30 * 24 * 3600
+LANG_COOKIE_AGE_S = 365 * 24 * 3600
+_LOCAL_PATH = re.compile(r"^/(?![/\\])[A-Za-z0-9/_.:?=&%-]*$")
+
+
+class LoginRequired(Exception):
+    """No usable token: the browser goes to the login page (``stale``: drop the cookie)."""
+
+    def __init__(self, stale: bool = False) -> None:
+        super().__init__("login required")
+        self.stale = stale
+
+
+def token_of(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.cookies.get(TOKEN_COOKIE) or None
+
+
+def _secret(request: Request) -> str:
+    return request.app.state.runtime.settings.secret
+
+
+def principal_of(request: Request) -> Principal:
+    token = token_of(request)
+    if token is None:
+        raise LoginRequired()
+    try:
+        return decode_token(_secret(request), token)
+    except Problem:
+        raise LoginRequired(stale=True) from None
+
+
+def check_token(request: Request, token: str) -> tuple[Principal, int] | None:
+    """The principal of a pasted token and the seconds it stays valid, or None if invalid."""
+    token = token.strip()
+    if not token or len(token) > MAX_TOKEN_CHARS:
+        return None
+    try:
+        principal = decode_token(_secret(request), token)
+        exp = jwt.decode(token, _secret(request), algorithms=["HS256"])["exp"]
+    except (Problem, jwt.PyJWTError, KeyError):
+        return None
+    return principal, max(1, min(int(exp - time.time()), MAX_COOKIE_AGE_S))
+
+
+def start_session(request: Request, response: Response, token: str, max_age: int) -> None:
+    response.set_cookie(
+        TOKEN_COOKIE,
+        token.strip(),
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+
+
+def end_session(request: Request, response: Response) -> None:
+    response.delete_cookie(
+        TOKEN_COOKIE,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+
+
+def remember_lang(request: Request, response: Response, lang: str) -> None:
+    response.set_cookie(
+        LANG_COOKIE,
+        lang,
+        max_age=LANG_COOKIE_AGE_S,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+
+
+def safe_next(value: str | None) -> str:
+    """A local page to go back to after login; anything else (another host, the login
+    page itself) becomes ``/``."""
+    if (
+        value
+        and len(value) <= 500
+        and _LOCAL_PATH.match(value)
+        and not value.startswith(("/login", "/logout"))
+    ):
+        return value
+    return "/"
+
+
+def home_of(principal: Principal) -> str:
+    """The overview that fits the token's scope."""
+    if principal.district is not None:
+        return f"/dashboard/districts/{principal.district}"
+    if len(principal.villages) == 1:
+        return f"/dashboard/villages/{principal.villages[0]}"
+    return "/dashboard/villages"
