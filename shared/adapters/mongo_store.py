@@ -46,6 +46,26 @@ from shared.ports.store import (
 )
 
 _UNAVAILABLE = (ConnectionFailure, AutoReconnect, ServerSelectionTimeoutError)
+_INNER_LIST = "~l"
+
+
+def encode(value: Any) -> Any:
+    """FerretDB 1.x refuses arrays inside arrays: store each inner list as {"~l": [...]}."""
+    if isinstance(value, dict):
+        return {k: encode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [{_INNER_LIST: encode(v)} if isinstance(v, list) else encode(v) for v in value]
+    return value
+
+
+def decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if len(value) == 1 and _INNER_LIST in value:
+            return [decode(v) for v in value[_INNER_LIST]]
+        return {k: decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    return value
 
 
 class MongoStore(Store):
@@ -80,7 +100,7 @@ class MongoStore(Store):
         self, collection: str, doc: Doc, *, events: Sequence[Doc] = (), command_id: str
     ) -> None:
         try:
-            self._db[collection].insert_one(new_doc(doc, events, command_id))
+            self._db[collection].insert_one(encode(new_doc(doc, events, command_id)))
         except DuplicateKeyError:
             existing = self.get(collection, str(doc["_id"]))
             raise DuplicateId(existing or {"_id": doc["_id"]}) from None
@@ -100,7 +120,9 @@ class MongoStore(Store):
         expect: Mapping[str, Any] | None = None,
     ) -> UpdateOutcome:
         now = time.time()
-        to_set = {**set_fields, **{f"{OUTBOX}.{k}": v for k, v in outbox_items(events).items()}}
+        to_set = encode(
+            {**set_fields, **{f"{OUTBOX}.{k}": v for k, v in outbox_items(events).items()}}
+        )
         changes: dict[str, Any] = {
             "$push": {COMMANDS: {"$each": [command_id], "$slice": -RECENT_COMMANDS}},
         }
@@ -127,7 +149,7 @@ class MongoStore(Store):
 
     def get(self, collection: str, doc_id: str) -> Doc | None:
         try:
-            return public(self._db[collection].find_one({"_id": doc_id}, {OUTBOX: 0}))
+            return public(decode(self._db[collection].find_one({"_id": doc_id}, {OUTBOX: 0})))
         except PyMongoError as exc:
             raise self._guard(exc) from exc
 
@@ -140,7 +162,7 @@ class MongoStore(Store):
                     {"_id": {"$in": ids[start : start + 1000]}}, {OUTBOX: 0}
                 )
                 for doc in cursor:
-                    found[str(doc["_id"])] = public(doc)  # type: ignore[assignment]
+                    found[str(doc["_id"])] = public(decode(doc))  # type: ignore[assignment]
         except PyMongoError as exc:
             raise self._guard(exc) from exc
         return found
@@ -173,7 +195,7 @@ class MongoStore(Store):
             raise self._guard(exc) from exc
         more = len(docs) > limit
         cursor = encode_cursor(str(docs[limit - 1]["_id"])) if more else None
-        return Page(items=[public(d) for d in docs[:limit]], next_cursor=cursor)  # type: ignore[misc]
+        return Page(items=[public(decode(d)) for d in docs[:limit]], next_cursor=cursor)  # type: ignore[misc]
 
     def count(self, collection: str, where: Mapping[str, Any] | None = None) -> int:
         try:
@@ -183,7 +205,7 @@ class MongoStore(Store):
 
     def put_if_absent(self, collection: str, doc: Doc) -> Doc | None:
         try:
-            self._db[collection].insert_one(dict(doc))
+            self._db[collection].insert_one(encode(doc))
             return None
         except DuplicateKeyError:
             return self.get(collection, str(doc["_id"])) or {}
@@ -197,7 +219,7 @@ class MongoStore(Store):
         by_collection: dict[str, list[ReplaceOne[Doc]]] = {}
         for up in upserts:
             by_collection.setdefault(up.collection, []).append(
-                ReplaceOne({"_id": up.doc["_id"]}, up.doc, upsert=True)
+                ReplaceOne({"_id": up.doc["_id"]}, encode(up.doc), upsert=True)
             )
         try:
             for name, ops in by_collection.items():
@@ -230,7 +252,7 @@ class MongoStore(Store):
                     .limit(limit)
                 )
                 for doc in cursor:
-                    items = sorted((doc.get(OUTBOX) or {}).values(), key=lambda i: i["at"])
+                    items = sorted(decode(doc.get(OUTBOX) or {}).values(), key=lambda i: i["at"])
                     if items:
                         entries.append(
                             OutboxEntry(

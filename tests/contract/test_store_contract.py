@@ -126,3 +126,22 @@ def test_bulk_replace_upserts_whole_documents(things: Store) -> None:
     assert things.get("views", "v2") is None
     things.drop("views")
     assert things.count("views") == 0 and things.get("views", "v1") is None
+
+
+def test_lists_inside_lists_round_trip(things: Store) -> None:
+    """Ledgers keep [[day, time, value], ...]; FerretDB 1.x refuses nested arrays as such."""
+    nested = {
+        "upd": [["2026-01-01", "t1", 3], ["2026-02-01", "t2", [4, [5]]]],
+        "plain": [1, 2],
+        "map": {"pre": [["d", 1.5]]},
+        "empty": [[]],
+    }
+    things.insert(COLL, {"_id": "n1", **nested}, events=[event("e1")], command_id="c1")
+    assert {k: things.get(COLL, "n1")[k] for k in nested} == nested
+    things.bulk_replace([BulkUpsert("views", {"_id": "n2", **nested})])
+    assert {k: things.get("views", "n2")[k] for k in nested} == nested
+    assert {k: things.find("views", {}).items[0][k] for k in nested} == nested
+    assert things.update(COLL, "n1", set_fields={"upd": [["x", 1]]}, command_id="c2") == "applied"
+    assert things.get_many(COLL, ["n1"])["n1"]["upd"] == [["x", 1]]
+    assert things.put_if_absent("claims", {"_id": "k", "v": [[1]]}) is None
+    assert things.get("claims", "k")["v"] == [[1]]
