@@ -29,6 +29,7 @@ def aggregator_of(runtime: Runtime) -> Aggregator:
         views = ViewBuilder(
             runtime.store, rules, runtime.clock, history_months=runtime.settings.view_months
         )
-        found = Aggregator(rules, views, Projector(runtime.store, views))
+        projector = Projector(runtime.store, views, full_batch=runtime.settings.consumer_batch)
+        found = Aggregator(rules, views, projector)
         runtime.extras["aggregator"] = found
     return found

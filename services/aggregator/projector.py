@@ -7,6 +7,11 @@ own applied ids, so a redelivered event is detected, never counted twice), then 
 the precomputed views of every village the batch touched. The consumer commits offsets
 only after all of that: a crash anywhere before the commit redelivers the batch, which
 changes no ledger and rebuilds the same views.
+
+While the consumer is catching up (full batches), rebuilding views after every batch
+would dominate the work, so touched villages are written as durable "dirty" markers in
+the same bulk write and rebuilt once the consumer reaches the head of the log or idles.
+A marker outlives a crash, so no pending rebuild is lost.
 """
 
 from __future__ import annotations
@@ -22,7 +27,15 @@ from services.aggregator.domain.ledger import (
     new_ledger,
 )
 from services.aggregator.domain.months import month_of
-from services.aggregator.readmodel import ENROLMENTS, LEDGERS, PROGRAMS, VILLAGES, strip_id
+from services.aggregator.readmodel import (
+    DIRTY,
+    ENROLMENTS,
+    LEDGERS,
+    PROGRAMS,
+    VILLAGES,
+    scan,
+    strip_id,
+)
 from services.aggregator.views import ViewBuilder
 from shared.events import catalogue as ev
 from shared.events.envelope import CloudEvent
@@ -34,11 +47,18 @@ _ALL_MONTHS = "0000-00"  # registration is reference data: it counts in every mo
 
 
 class Projector:
-    def __init__(self, store: Store, views: ViewBuilder, *, defer_views: bool = False) -> None:
+    def __init__(
+        self,
+        store: Store,
+        views: ViewBuilder,
+        *,
+        defer_views: bool = False,
+        full_batch: int = 1000,
+    ) -> None:
         self.store = store
         self.views = views
         self.defer_views = defer_views
-        self.pending_views: dict[str, str] = {}
+        self.full_batch = full_batch
 
     def apply(self, events: Sequence[Event]) -> None:
         touched: dict[str, str] = {}
@@ -63,13 +83,21 @@ class Projector:
         upserts = self._fold_ledgers(by_household, touch)
         upserts += self._fold_references(PROGRAMS, programs, apply_program, touch)
         upserts += self._fold_references(VILLAGES, villages, apply_village, touch)
+        upserts += self._dirty_markers(touched)
         self.store.bulk_replace(upserts)
-        if self.defer_views:
-            for village, month in touched.items():
-                first = self.pending_views.get(village, month)
-                self.pending_views[village] = min(first, month)
-        else:
-            self.views.refresh(touched)
+        catching_up = len(events) >= self.full_batch
+        if not self.defer_views and not catching_up:
+            self.flush_views()
+
+    def _dirty_markers(self, touched: dict[str, str]) -> list[BulkUpsert]:
+        marked = self.store.get_many(DIRTY, touched)
+        return [
+            BulkUpsert(
+                DIRTY,
+                {"_id": village, "first": min(month, marked.get(village, {}).get("first", month))},
+            )
+            for village, month in touched.items()
+        ]
 
     def _fold_ledgers(self, by_household: dict[str, list[Event]], touch: Any) -> list[BulkUpsert]:
         stored = self.store.get_many(LEDGERS, by_household)
@@ -130,12 +158,16 @@ class Projector:
         ]
 
     def flush_views(self) -> int:
-        """Rebuild the views deferred during a replay; return how many villages."""
-        pending, self.pending_views = self.pending_views, {}
+        """Rebuild the views of every village marked dirty; return how many villages."""
+        pending = {d["_id"]: d["first"] for d in scan(self.store, DIRTY, {})}
         self.views.refresh(pending)
+        for village in pending:
+            self.store.delete(DIRTY, village)
         return len(pending)
 
     def tick(self) -> None:
-        """Called between batches: precompute a newly begun month (not during a replay)."""
+        """Called when a poll finds nothing new: rebuild what was deferred while catching up,
+        then precompute a newly begun month (not during a replay)."""
         if not self.defer_views:
+            self.flush_views()
             self.views.roll_over()

@@ -5,7 +5,8 @@
   village_registered;
 - ``agg_enrolments``: (programme, household) pairs, so a programme finds its participants;
 - ``agg_village_months``, ``agg_district_months``: precomputed answers per month;
-- ``agg_state``: how far the precomputed months reach.
+- ``agg_state``: how far the precomputed months reach;
+- ``agg_dirty``: villages whose precomputed months must be rebuilt (from a first month).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ ENROLMENTS = "agg_enrolments"
 VILLAGE_MONTHS = "agg_village_months"
 DISTRICT_MONTHS = "agg_district_months"
 STATE = "agg_state"
+DIRTY = "agg_dirty"
 COLLECTIONS = (
     CollectionSpec(LEDGERS, indexes=("village_code",)),
     CollectionSpec(PROGRAMS),
@@ -30,6 +32,7 @@ COLLECTIONS = (
     CollectionSpec(VILLAGE_MONTHS, indexes=("district_code", "village_code", "month")),
     CollectionSpec(DISTRICT_MONTHS),
     CollectionSpec(STATE),
+    CollectionSpec(DIRTY),
 )
 READ_MODEL = tuple(spec.name for spec in COLLECTIONS)
 PAGE = 1000
