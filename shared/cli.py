@@ -1,16 +1,65 @@
-"""`lumbung`: the operator's command line."""
+"""`lumbung`: the operator's command line (run, token, demo, replay, import)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
 
 from shared.auth import Role, mint_token
-from shared.settings import Settings
+from shared.demo import console as out
+from shared.settings import Mode, Settings
+
+if TYPE_CHECKING:
+    from shared.demo import DemoConfig
+    from shared.demo.seed import SeedReport
+    from shared.importer import ImportReport, Kind
+
+EPILOG = """examples:
+  lumbung run                                   # the embedded platform (seeds the demo once)
+  lumbung token --role district_admin --district 3204
+  lumbung demo --seed 7 --households 500 --villages 6
+  lumbung demo --url http://127.0.0.1:8000      # into a running platform
+  lumbung replay                                # rebuild the read model (platform stopped)
+  lumbung import households rumah_tangga.csv --dry-run
+  lumbung import sales penjualan.csv --url http://127.0.0.1:8000 --token "$TOKEN"
+
+Settings come from LUMBUNG_* environment variables (see README)."""
 
 
+class CliError(Exception):
+    """A refusal with a message for the operator (exit code 2)."""
+
+
+def _in_process(settings: Settings, what: str) -> None:
+    """Writes in this process need the embedded store, and no platform running beside it."""
+    if settings.mode is not Mode.EMBEDDED:
+        raise CliError(
+            "in distributed mode each service owns its database: "
+            f"{what} through the running platform with --url"
+        )
+    _refuse_if_running(settings, f"{what} with --url")
+
+
+def _refuse_if_running(settings: Settings, what: str) -> None:
+    """Embedded mode has one SQLite writer: never write beside a running platform."""
+    from shared.demo.seed import platform_running
+
+    if settings.mode is Mode.EMBEDDED and platform_running(settings):
+        url = f"http://{settings.host}:{settings.port}"
+        raise CliError(
+            f"a Lumbung platform is running on {url} with this data directory; "
+            f"{what} (or stop the platform first)"
+        )
+
+
+# token ------------------------------------------------------------------------------------
 def _token(args: argparse.Namespace) -> int:
     settings = Settings()
     try:
@@ -23,43 +72,277 @@ def _token(args: argparse.Namespace) -> int:
             ttl=timedelta(hours=args.hours or settings.token_ttl_hours),
         )
     except ValueError as exc:
-        print(f"lumbung token: {exc}", file=sys.stderr)
-        return 2
+        raise CliError(str(exc)) from None
     print(token)
     return 0
 
 
+# run --------------------------------------------------------------------------------------
 def _run(args: argparse.Namespace) -> int:
     from services.main import serve
 
+    settings = Settings()
+    if args.service is None and settings.mode is Mode.EMBEDDED:
+        from shared.demo.first_start import first_start
+
+        first_start(settings, out.console(), seed_demo=not args.no_demo)
     serve(args.service)
     return 0
 
 
+# demo -------------------------------------------------------------------------------------
+def _demo(args: argparse.Namespace) -> int:
+    from shared.demo import DemoConfig
+    from shared.demo.report import print_seed_report, print_sizes
+
+    settings, console = Settings(), out.console()
+    try:
+        config = DemoConfig(
+            seed=args.seed,
+            households=args.households,
+            villages=args.villages,
+            today=args.today or date.today(),
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if args.dry_run:
+        print_sizes(console, config)
+        return 0
+    if args.url is None:
+        _in_process(settings, "seed it")
+    report = _seed(settings, config, args, console)
+    print_seed_report(console, config, report)
+    return 1 if report.send.failed else 0
+
+
+def _seed(
+    settings: Settings, config: DemoConfig, args: argparse.Namespace, console: Console
+) -> SeedReport:
+    from shared.demo.scenario import generate
+    from shared.demo.seed import SeedReport, demo_token, seed_embedded, send_commands
+    from shared.demo.transport import HttpClient
+
+    with out.bars(console) as bars:
+        if args.url is None:
+            return seed_embedded(settings, config, concurrency=args.concurrency, progress=bars)
+        client = HttpClient(args.url, args.token or demo_token(settings))
+        try:
+            sent = asyncio.run(
+                send_commands(
+                    client,
+                    generate(config),
+                    concurrency=args.concurrency,
+                    progress=bars,
+                    households=config.households,
+                )
+            )
+        except OSError as exc:
+            raise CliError(f"cannot reach {args.url}: {exc}") from None
+        finally:
+            client.close()
+        return SeedReport(sent)
+
+
+# replay -----------------------------------------------------------------------------------
+def _replay(args: argparse.Namespace) -> int:
+    from services.aggregator.replay import replay
+    from services.catalog import SERVICES
+    from shared.demo.report import print_replay
+    from shared.runtime import bootstrap
+
+    settings, console = Settings(), out.console()
+    if not args.force:
+        _refuse_if_running(settings, "pass --force to replay anyway")
+    runtime = bootstrap(settings, [SERVICES["aggregator"]], label="aggregator")
+    runtime.start(background=False)
+    try:
+        with out.bars(console) as bars:
+            result = replay(runtime, progress=lambda done, total: bars("replay", done, total))
+    finally:
+        runtime.close()
+    print_replay(console, result)
+    return 0
+
+
+# import -----------------------------------------------------------------------------------
+def _import(args: argparse.Namespace) -> int:
+    from shared.demo.report import print_import
+    from shared.importer import KINDS, ImportAborted, read_text, write_report
+
+    settings, console = Settings(), out.console()
+    try:
+        text = read_text(args.file)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read {args.file}: {exc}") from None
+    kind = KINDS[args.kind]
+    try:
+        report = _import_into(settings, kind, text, args, console)
+    except ImportAborted as exc:
+        raise CliError(str(exc)) from None
+    if args.report is not None:
+        write_report(report, args.report)
+    print_import(console, args.file, report)
+    return 1 if report.errors else 0
+
+
+def _import_into(
+    settings: Settings, kind: Kind, text: str, args: argparse.Namespace, console: Console
+) -> ImportReport:
+    from shared.demo.seed import embedded_platform, settle
+    from shared.demo.transport import HttpClient
+    from shared.importer import LocalTarget, RemoteTarget, run_import
+
+    with out.bars(console) as bars:
+
+        def rows(done: int, total: int) -> None:
+            bars("rows", done, total)
+
+        if args.url is not None:
+            token = args.token or _minted(settings, args.district)
+            client = HttpClient(args.url, token)
+            try:
+                return asyncio.run(
+                    run_import(
+                        kind, text, RemoteTarget(client), dry_run=args.dry_run, progress=rows
+                    )
+                )
+            except OSError as exc:
+                raise CliError(f"cannot reach {args.url}: {exc}") from None
+            finally:
+                client.close()
+        _in_process(settings, "import")
+        with embedded_platform(settings) as app:
+            target = LocalTarget(app, settings.secret)
+            report = asyncio.run(
+                run_import(kind, text, target, dry_run=args.dry_run, progress=rows)
+            )
+            if report.imported:
+                settle(app, bars)
+            return report
+
+
+def _minted(settings: Settings, district: str | None) -> str:
+    if district is None:
+        raise CliError("with --url, pass --token, or --district to mint one from LUMBUNG_SECRET")
+    return mint_token(
+        settings.secret, role=Role.DISTRICT_ADMIN, sub="lumbung-import", district=district
+    )
+
+
+# parser -----------------------------------------------------------------------------------
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text}") from None
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _target_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--url",
+        help="a running platform (e.g. http://127.0.0.1:8000); default: the embedded data "
+        "directory in this process (LUMBUNG_DATA_DIR; the platform must be stopped)",
+    )
+    parser.add_argument(
+        "--token", help="bearer token for --url (default: minted from LUMBUNG_SECRET)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="lumbung", description="Lumbung — Ekonomi Hijau dari Desa: operator commands."
+        prog="lumbung",
+        description="Lumbung — Ekonomi Hijau dari Desa: operator commands.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run the embedded platform (or one service)")
+    run = sub.add_parser(
+        "run",
+        help="run the embedded platform (or one service)",
+        description="Serve the platform. In embedded mode, the first start on an empty data "
+        "directory seeds the demo district first (unless LUMBUNG_DEMO=off), and the start "
+        "prints a login link for the demo district admin.",
+    )
     run.add_argument("--service", help="run only this service (distributed mode)")
+    run.add_argument("--no-demo", action="store_true", help="do not seed the demo district")
     run.set_defaults(func=_run)
 
-    tok = sub.add_parser("token", help="mint a scoped bearer token (signed with LUMBUNG_SECRET)")
+    tok = sub.add_parser(
+        "token",
+        help="mint a scoped bearer token (signed with LUMBUNG_SECRET)",
+        description="Print a bearer token (JWT, HS256, signed with LUMBUNG_SECRET).",
+    )
     tok.add_argument("--role", required=True, choices=[r.value for r in Role])
     scope = tok.add_mutually_exclusive_group(required=True)
     scope.add_argument("--district", help="4-digit district code")
     scope.add_argument("--village", action="append", help="10-digit village code (repeatable)")
     tok.add_argument("--sub", help="who the token is for (default: role@scope)")
-    tok.add_argument("--hours", type=int, help="lifetime in hours")
+    tok.add_argument("--hours", type=_positive, help="lifetime in hours")
     tok.set_defaults(func=_token)
+
+    demo = sub.add_parser(
+        "demo",
+        help="seed the fictional demo district (province 99) through the API",
+        description="Seed a fictional demo district (district 9901, province 99: never real "
+        "data) with villages, households and history in all four sectors from 2023-03 to "
+        "today, around the training of 2023-09-29. The same seed always gives the same "
+        "data; seeding again with the same seed adds nothing.",
+    )
+    demo.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
+    demo.add_argument("--households", type=_positive, default=500, help="default: 500")
+    demo.add_argument("--villages", type=_positive, default=6, help="default: 6")
+    demo.add_argument("--today", type=_day, help="last day of the history (default: today)")
+    demo.add_argument(
+        "--concurrency", type=_positive, default=4, help="households written at once (default: 4)"
+    )
+    demo.add_argument("--dry-run", action="store_true", help="count the writes, send nothing")
+    _target_options(demo)
+    demo.set_defaults(func=_demo)
+
+    rep = sub.add_parser(
+        "replay",
+        help="rebuild the resilience read model from the event log",
+        description="Empty the read model and rebuild it from the start of every topic. In "
+        "embedded mode stop the platform first (SQLite has one writer).",
+    )
+    rep.add_argument("--force", action="store_true", help="replay even if a platform answers")
+    rep.set_defaults(func=_replay)
+
+    imp = sub.add_parser(
+        "import",
+        help="import households or sales from CSV (with --dry-run)",
+        description="Import a CSV file through the API. Columns are the request fields "
+        "(households: village_code, members, head_name, kk_number, household_id, "
+        "occurred_on; sales: business_id, channel, quantity, unit_price, product_id, "
+        "occurred_on). Every row is checked first; each problem is reported as line "
+        "(the header is line 1), field and reason. Importing the same rows again adds "
+        "nothing. Exit code 1 when any row has an error.",
+    )
+    imp.add_argument("kind", choices=["households", "sales"], help="what the file holds")
+    imp.add_argument("file", type=Path, help="CSV file (UTF-8, header line first)")
+    imp.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
+    imp.add_argument("--report", type=Path, help="also write the errors to this CSV file")
+    imp.add_argument("--district", help="with --url and no --token: mint a token for it")
+    _target_options(imp)
+    imp.set_defaults(func=_import)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except CliError as exc:
+        print(f"lumbung {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

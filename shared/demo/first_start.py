@@ -1,0 +1,80 @@
+"""What `lumbung run` does before serving in embedded mode: on an empty data directory it
+seeds the demo district (unless LUMBUNG_DEMO=off), then prints a login link for it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from rich.console import Console
+
+from shared.auth import Role, mint_token
+from shared.demo.console import bars
+from shared.demo.model import DISTRICT_CODE, DISTRICT_NAME, DemoConfig
+from shared.settings import Settings
+
+DEMO_OFF = frozenset({"off", "0", "false", "no"})
+DASHBOARD_SUB = "demo-dashboard"
+
+
+def demo_config() -> DemoConfig:
+    """The demo seeded on first start: the default district, seed 1, history up to today."""
+    return DemoConfig()
+
+
+def demo_wanted(settings: Settings) -> bool:
+    return settings.demo.strip().lower() not in DEMO_OFF
+
+
+def registered_villages(settings: Settings) -> tuple[int, int]:
+    """(all villages, demo-district villages) in the embedded store; (0, 0) if there is none."""
+    if not settings.sqlite_path.exists():
+        return 0, 0
+    from services.registry.routes import VILLAGES
+    from shared.adapters.sqlite_store import SqliteStore
+
+    store = SqliteStore(settings.sqlite_path)
+    try:
+        return store.count(VILLAGES), store.count(VILLAGES, {"district_code": DISTRICT_CODE})
+    finally:
+        store.close()
+
+
+def login_url(settings: Settings, token: str) -> str:
+    """The dashboard's sign-in link: /login?token= sets the session cookie and goes on."""
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    return f"http://{host}:{settings.port}/login?{urlencode({'token': token})}"
+
+
+def first_start(settings: Settings, console: Console, *, seed_demo: bool = True) -> None:
+    villages, demo_villages = registered_villages(settings)
+    if villages == 0 and seed_demo and demo_wanted(settings):
+        from shared.demo.report import print_seed_report
+        from shared.demo.seed import seed_embedded
+
+        config = demo_config()
+        console.print(
+            f"First start: seeding the demo district {DISTRICT_CODE} ({config.households} "
+            f"households, {config.villages} villages; LUMBUNG_DEMO=off skips this) ..."
+        )
+        try:
+            with bars(console) as progress:
+                report = seed_embedded(settings, config, progress=progress)
+        except KeyboardInterrupt:
+            console.print("Seeding interrupted: `lumbung demo` completes it (it is idempotent).")
+            raise
+        print_seed_report(console, config, report)
+        if report.send.failed:
+            console.print(f"{report.send.failed} demo writes failed; the platform starts anyway.")
+        demo_villages = config.villages
+    if demo_villages:
+        token = mint_token(
+            settings.secret,
+            role=Role.DISTRICT_ADMIN,
+            sub=DASHBOARD_SUB,
+            district=DISTRICT_CODE,
+            ttl=timedelta(hours=settings.token_ttl_hours),
+        )
+        console.print(f"Demo district {DISTRICT_CODE} ({DISTRICT_NAME}): open the dashboard at")
+        console.print(f"  {login_url(settings, token)}", soft_wrap=True)
+        console.print(f"Bearer token (district admin {DISTRICT_CODE}):", token, soft_wrap=True)

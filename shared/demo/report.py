@@ -1,0 +1,127 @@
+"""The summaries the commands end with (English for operators, Indonesian in brackets)."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+
+from shared.demo.console import grid, summary
+from shared.demo.model import DISTRICT_CODE, DemoConfig
+from shared.demo.scenario import generate, plan_villages
+
+if TYPE_CHECKING:
+    from services.aggregator.replay import ReplayResult
+    from shared.demo.seed import SeedReport
+    from shared.importer import ImportReport
+
+SECTORS = (
+    ("registry", "Registry (registrasi)"),
+    ("training", "Training (pelatihan)"),
+    ("commerce", "UMKM (usaha)"),
+    ("agriculture", "Farming (pertanian)"),
+    ("livestock", "Livestock (peternakan)"),
+)
+SHOWN_FAILURES = 10
+
+
+def _district_rows(config: DemoConfig) -> list[tuple[str, object]]:
+    villages = plan_villages(config)
+    return [
+        ("District (kabupaten)", f"{DISTRICT_CODE} (fictional, province 99)"),
+        ("Villages (desa)", len(villages)),
+        ("Households (rumah tangga)", config.households),
+        ("Trainees (peserta)", sum(len(v.trainees) for v in villages)),
+        ("History", f"2023-03 .. {config.today:%Y-%m}"),
+        ("Seed", config.seed),
+    ]
+
+
+def print_sizes(console: Console, config: DemoConfig) -> None:
+    """What a seed would write, without writing (``lumbung demo --dry-run``)."""
+    started = time.perf_counter()
+    by_service: Counter[str] = Counter()
+    for command in generate(config):
+        by_service[command.service] += 1
+    rows = _district_rows(config)
+    rows += [(label, by_service[service]) for service, label in SECTORS]
+    rows += [("Writes (total)", sum(by_service.values()))]
+    rows += [("Seconds to generate", time.perf_counter() - started)]
+    console.print(summary("Demo district (dry run: nothing written)", rows))
+
+
+def print_seed_report(console: Console, config: DemoConfig, report: SeedReport) -> None:
+    send = report.send
+    rows = _district_rows(config)
+    rows += [(f"{label}: writes", send.by_service[service]) for service, label in SECTORS]
+    rows += [
+        ("Written now", send.written),
+        ("Already there (replayed)", send.replayed),
+        ("Failed", send.failed),
+        ("Seconds: writing", send.seconds),
+        ("Writes per second", send.rate),
+    ]
+    settled = report.settled
+    if settled is not None:
+        rows += [
+            ("Events published", settled.published),
+            ("Events aggregated", settled.aggregated),
+            ("Villages with fresh views", settled.villages_rebuilt),
+            ("Seconds: publishing", settled.publish_seconds),
+            ("Seconds: aggregating", settled.aggregate_seconds),
+        ]
+    rows += [("Seconds: total", report.seconds)]
+    console.print(summary("Demo district seeded (data demo)", rows))
+    if send.failures:
+        failures = [
+            (c.method, c.path, r.status, _detail(r.body)) for c, r in send.failures[:SHOWN_FAILURES]
+        ]
+        console.print(
+            grid(
+                f"Failed writes (first {len(failures)})",
+                ["method", "path", "status", "detail"],
+                failures,
+            )
+        )
+    if settled is None:
+        console.print("The platform's aggregator is bringing its views up to date.")
+
+
+def _detail(body: object) -> str:
+    if isinstance(body, dict):
+        return str(body.get("detail") or body.get("title") or body)
+    return str(body)
+
+
+def print_replay(console: Console, result: ReplayResult) -> None:
+    rows = [
+        ("Events replayed", result.events),
+        ("Dead letters", result.dead_letters),
+        ("Villages rebuilt", result.villages),
+        ("Seconds", result.seconds),
+        ("Events per second", result.rate),
+    ]
+    console.print(summary("Read model rebuilt (replay)", rows))
+
+
+def print_import(console: Console, file: Path, report: ImportReport) -> None:
+    if report.errors:
+        rows = [(e.line, e.field, e.reason) for e in report.errors]
+        console.print(grid(f"Errors in {file.name}", ["line", "field", "reason"], rows))
+    console.print(
+        summary(
+            f"Import of {report.kind} from {file.name}",
+            [
+                ("Rows (baris)", report.rows),
+                ("Valid rows", report.valid),
+                ("Imported (diimpor)", report.imported),
+                ("Skipped: already imported", report.skipped),
+                ("Rows with errors (galat)", report.error_rows),
+            ],
+        )
+    )
+    if report.dry_run:
+        console.print("Dry run: nothing was written.")

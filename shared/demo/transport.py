@@ -1,0 +1,204 @@
+"""Two ways to reach the public API: in-process (an ASGI call, no socket) or over HTTP.
+
+Both go through the real routes, middleware and error handlers, so every invariant of a
+write holds (validation, scope, Idempotency-Key, outbox). Used by ``lumbung demo`` and
+``lumbung import``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import queue
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+RETRIES = 5
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: Any
+    replayed: bool = False
+    retry_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+class Client(Protocol):
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        key: str | None = None,
+        token: str | None = None,
+    ) -> Reply: ...
+
+
+def _headers(token: str, key: str | None, has_body: bool) -> dict[str, str]:
+    headers = {"authorization": f"Bearer {token}", "accept": "application/json"}
+    if has_body:
+        headers["content-type"] = "application/json"
+    if key is not None:
+        headers["idempotency-key"] = key
+    return headers
+
+
+def _reply(status: int, raw: bytes, headers: dict[str, str]) -> Reply:
+    try:
+        body: Any = json.loads(raw) if raw else None
+    except ValueError:
+        body = raw.decode("utf-8", errors="replace")
+    retry = headers.get("retry-after")
+    return Reply(
+        status,
+        body,
+        replayed=headers.get("idempotent-replayed") == "true",
+        retry_after=float(retry) if retry and retry.replace(".", "", 1).isdigit() else None,
+    )
+
+
+async def with_retries(send: Any) -> Reply:
+    """Retry 503 (store or bus down) and 429, waiting as the answer says (at most 5 s)."""
+    for attempt in range(RETRIES):
+        reply: Reply = await send()
+        if reply.status not in (429, 503) or attempt == RETRIES - 1:
+            return reply
+        await asyncio.sleep(min(5.0, reply.retry_after or 0.5 * 2**attempt))
+    raise AssertionError("unreachable")
+
+
+class AsgiClient:
+    """Calls an ASGI app directly, in this process and event loop."""
+
+    def __init__(self, app: Any, token: str) -> None:
+        self.app = app
+        self.token = token
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        key: str | None = None,
+        token: str | None = None,
+    ) -> Reply:
+        return await with_retries(lambda: self._once(method, path, body, key, token))
+
+    async def _once(
+        self, method: str, path: str, body: Any, key: str | None, token: str | None
+    ) -> Reply:
+        raw = b"" if body is None else json.dumps(body).encode()
+        headers = _headers(token or self.token, key, body is not None)
+        headers["content-length"] = str(len(raw))
+        target, _, query = path.partition("?")
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": target,
+            "raw_path": target.encode(),
+            "query_string": query.encode(),
+            "root_path": "",
+            "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+            "client": ("127.0.0.1", 0),
+            "server": ("lumbung.local", 80),
+            "state": {},
+        }
+        sent = False
+        status, chunks, answer = 500, [], {}
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": raw, "more_body": False}
+            await asyncio.Event().wait()  # never disconnects while the app still answers
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                answer.update(
+                    (k.decode().lower(), v.decode()) for k, v in message.get("headers", [])
+                )
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, receive, send)
+        return _reply(status, b"".join(chunks), answer)
+
+
+class HttpClient:
+    """HTTP/1.1 with keep-alive to a running platform; one connection per concurrent call."""
+
+    def __init__(self, base_url: str, token: str, *, timeout_s: float = 30.0) -> None:
+        parts = urlsplit(base_url if "://" in base_url else f"http://{base_url}")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {base_url}")
+        self.scheme, self.host, self.port = parts.scheme, parts.hostname, parts.port
+        self.prefix = parts.path.rstrip("/")
+        self.token = token
+        self.timeout_s = timeout_s
+        self._idle: queue.SimpleQueue[http.client.HTTPConnection] = queue.SimpleQueue()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            kind = (
+                http.client.HTTPSConnection
+                if self.scheme == "https"
+                else http.client.HTTPConnection
+            )
+            return kind(self.host, self.port, timeout=self.timeout_s)
+
+    def _send(self, method: str, path: str, body: Any, key: str | None, token: str | None) -> Reply:
+        raw = None if body is None else json.dumps(body).encode()
+        headers = _headers(token or self.token, key, body is not None)
+        for attempt in (1, 2):
+            conn = self._connection()
+            try:
+                conn.request(method, self.prefix + path, body=raw, headers=headers)
+                response = conn.getresponse()
+                data = response.read()
+            except (ConnectionError, http.client.HTTPException, OSError):
+                conn.close()
+                if attempt == 2:
+                    raise
+                continue
+            self._idle.put(conn)
+            answer = {k.lower(): v for k, v in response.getheaders()}
+            return _reply(response.status, data, answer)
+        raise AssertionError("unreachable")
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        key: str | None = None,
+        token: str | None = None,
+    ) -> Reply:
+        return await with_retries(
+            lambda: asyncio.to_thread(self._send, method, path, body, key, token)
+        )
+
+    def close(self) -> None:
+        while True:
+            try:
+                self._idle.get_nowait().close()
+            except queue.Empty:
+                return

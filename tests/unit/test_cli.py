@@ -1,0 +1,290 @@
+"""Every `lumbung` command: help, token, run (first start), demo, replay, import."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from shared.auth import Role, decode_token
+from shared.cli import main
+from shared.demo import DemoConfig
+from shared.demo.seed import demo_token
+from shared.settings import Settings
+from tests.e2e.test_import import live_platform
+from tests.servers import free_port
+
+COMMANDS = ("run", "token", "demo", "replay", "import")
+SMALL = ["--households", "10", "--villages", "5"]
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("LUMBUNG_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LUMBUNG_PORT", str(free_port()))
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.delenv("LUMBUNG_DEMO", raising=False)
+    return Settings()
+
+
+def _row(out: str, label: str) -> str:
+    for line in out.splitlines():
+        if label in line:
+            return line.strip("│ ").split("│")[-1].strip()
+    raise AssertionError(f"{label!r} not in output:\n{out}")
+
+
+# help ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("command", [None, *COMMANDS])
+def test_every_command_has_help(command: str | None, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--help"] if command is None else [command, "--help"]
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: lumbung{'' if command is None else ' ' + command}")
+    if command is None:
+        assert all(name in out for name in COMMANDS)
+
+
+def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([])
+    assert exited.value.code == 2
+
+
+# token --------------------------------------------------------------------------------------
+def test_token_is_signed_with_the_secret_and_scoped(
+    env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["token", "--role", "village_operator", "--village", "3204052001"]) == 0
+    principal = decode_token(env.secret, capsys.readouterr().out.strip())
+    assert principal.role is Role.VILLAGE_OPERATOR
+    assert principal.villages == ["3204052001"]
+
+
+def test_token_with_a_bad_scope_is_a_usage_error(
+    env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["token", "--role", "viewer", "--district", "32"]) == 2
+    assert "lumbung token:" in capsys.readouterr().err
+
+
+# run ----------------------------------------------------------------------------------------
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """`serve` replaced by a recorder; the first-start demo made small."""
+    calls: list[str | None] = []
+    monkeypatch.setattr("services.main.serve", calls.append)
+    monkeypatch.setattr(
+        "shared.demo.first_start.demo_config", lambda: DemoConfig(households=10, villages=5)
+    )
+    return calls
+
+
+def test_first_start_seeds_the_demo_and_prints_a_login_link(
+    env: Settings, served: list[str | None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run"]) == 0
+    out = capsys.readouterr().out
+
+    assert served == [None]
+    assert "First start: seeding the demo district 9901" in out
+    link = re.search(r"http://127\.0\.0\.1:\d+/login\?token=(\S+)", out)
+    assert link is not None
+    principal = decode_token(env.secret, link.group(1))
+    assert principal.role is Role.DISTRICT_ADMIN and principal.district == "9901"
+    headers = {"Authorization": f"Bearer {link.group(1)}"}
+    from services.main import embedded_app
+
+    with TestClient(embedded_app(env)) as client:
+        district = client.get("/resilience/districts/9901", headers=headers).json()
+        signed_in = client.get(f"/login?token={link.group(1)}")
+    assert signed_in.status_code == 200 and "lumbung_token=" in signed_in.headers["set-cookie"]
+    assert len(district["villages"]) == 5
+    assert district["households_with_data"] > 0
+
+
+def test_later_starts_do_not_seed_again_but_still_print_the_link(
+    env: Settings, served: list[str | None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["run"])
+    capsys.readouterr()
+    assert main(["run"]) == 0
+    out = capsys.readouterr().out
+    assert "First start" not in out
+    assert "/login?token=" in out
+    assert served == [None, None]
+
+
+@pytest.mark.parametrize("how", ["env", "flag"])
+def test_demo_off_starts_empty(
+    how: str,
+    env: Settings,
+    served: list[str | None],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["run"]
+    if how == "env":
+        monkeypatch.setenv("LUMBUNG_DEMO", "off")
+    else:
+        argv.append("--no-demo")
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "First start" not in out and "/login?token=" not in out
+    assert served == [None]
+
+
+def test_run_one_service_never_seeds(
+    env: Settings, served: list[str | None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "--service", "registry"]) == 0
+    assert served == ["registry"]
+    assert "First start" not in capsys.readouterr().out
+
+
+# demo ---------------------------------------------------------------------------------------
+def test_demo_dry_run_counts_without_writing(
+    env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--dry-run", *SMALL]) == 0
+    out = capsys.readouterr().out
+    assert "dry run" in out and int(_row(out, "Writes (total)").replace(",", "")) > 100
+    assert not env.sqlite_path.exists()
+
+
+def test_demo_seeds_once_and_seeding_again_adds_nothing(
+    env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--seed", "3", *SMALL]) == 0
+    first = capsys.readouterr().out
+    assert main(["demo", "--seed", "3", *SMALL]) == 0
+    again = capsys.readouterr().out
+
+    written = int(_row(first, "Written now").replace(",", ""))
+    assert written > 100 and _row(first, "Failed") == "0"
+    assert _row(first, "Events aggregated").replace(",", "") == str(written)
+    assert _row(again, "Written now") == "0"
+    assert _row(again, "Already there (replayed)").replace(",", "") == str(written)
+
+
+def test_demo_into_a_running_platform_over_http(
+    env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with live_platform(env) as url:
+        assert main(["demo", "--households", "5", "--villages", "5", "--url", url]) == 0
+    out = capsys.readouterr().out
+    assert int(_row(out, "Written now").replace(",", "")) > 50
+    assert _row(out, "Failed") == "0"
+
+
+def test_demo_into_an_unreachable_platform_stops_with_a_message(
+    env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    assert main(["demo", *SMALL, "--url", url]) == 2
+    assert f"cannot reach {url}" in capsys.readouterr().err
+
+
+def test_demo_with_impossible_sizes_is_a_usage_error(
+    env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--households", "3", "--villages", "5"]) == 2
+    assert "at least one household per village" in capsys.readouterr().err
+
+
+@contextmanager
+def healthy_port() -> Iterator[int]:
+    """Something answering /healthz like a running platform."""
+
+    class Healthy(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = HTTPServer(("127.0.0.1", 0), Healthy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+
+
+@pytest.mark.parametrize("argv", [["demo", *SMALL], ["replay"]])
+def test_in_process_commands_refuse_beside_a_running_platform(
+    argv: list[str],
+    env: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with healthy_port() as port:
+        monkeypatch.setenv("LUMBUNG_PORT", str(port))
+        assert main(argv) == 2
+    assert "is running on" in capsys.readouterr().err
+    assert not env.sqlite_path.exists()
+
+
+@pytest.mark.parametrize("argv", [["demo", *SMALL], ["import", "sales", "penjualan.csv"]])
+def test_distributed_mode_writes_only_through_a_running_platform(
+    argv: list[str],
+    env: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (tmp_path / "penjualan.csv").write_text("business_id,channel,quantity,unit_price\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LUMBUNG_MODE", "distributed")
+    monkeypatch.setenv("LUMBUNG_SECRET", "s" * 40)
+    monkeypatch.setenv("LUMBUNG_PII_KEY", "p" * 40)
+    assert main(argv) == 2
+    assert "--url" in capsys.readouterr().err
+
+
+# replay -------------------------------------------------------------------------------------
+def test_replay_rebuilds_the_same_views(env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    from services.main import embedded_app
+
+    main(["demo", *SMALL])
+    written = int(_row(capsys.readouterr().out, "Written now").replace(",", ""))
+    headers = {"Authorization": f"Bearer {demo_token(env)}"}
+
+    def district() -> dict[str, object]:
+        with TestClient(embedded_app(env)) as client:
+            return client.get("/resilience/districts/9901", headers=headers).json()
+
+    before = district()
+    assert main(["replay"]) == 0
+    out = capsys.readouterr().out
+
+    assert _row(out, "Events replayed").replace(",", "") == str(written)
+    assert _row(out, "Dead letters") == "0"
+    assert _row(out, "Villages rebuilt") == "5"
+    assert district() == before
+
+
+# import -------------------------------------------------------------------------------------
+def test_import_dry_run_of_a_valid_file_passes_and_writes_nothing(
+    env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["demo", *SMALL])
+    file = tmp_path / "rumah_tangga.csv"
+    file.write_text("village_code,members\n9901012001,3\n9901012002,5\n", encoding="utf-8")
+    capsys.readouterr()
+
+    assert main(["import", "households", str(file), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert _row(out, "Valid rows") == "2" and _row(out, "Imported") == "0"
+    assert main(["import", "households", str(file)]) == 0
+    assert _row(capsys.readouterr().out, "Imported") == "2"
