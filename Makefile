@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test install lint format servers-up servers-down clean-data help
+.PHONY: run test install lint format servers-up servers-down clean-data help deploy-tools
 
 help:
 	@echo "make run    - start the embedded platform on http://127.0.0.1:8000"
@@ -32,7 +32,11 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint
+deploy-tools:
+	bash deploy/prometheus/install-promtool.sh
+	bash deploy/compose-check/install.sh
+
+test: lint deploy-tools
 	bash deploy/local/test.sh $(PYTEST_ARGS)
 
 servers-up:
