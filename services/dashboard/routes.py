@@ -28,14 +28,18 @@ from services.dashboard.page import STATIC, Page, guarded, page_for, render
 from services.dashboard.security import STATIC as STATIC_CACHE
 from services.dashboard.security import secure
 from services.dashboard.session import (
+    DEMO_SESSION_HOURS,
     check_token,
+    demo_token,
     end_session,
     home_of,
     principal_of,
     safe_next,
     start_session,
+    token_of,
 )
 from shared.auth import Principal
+from shared.demo.model import DISTRICT_CODE
 from shared.errors import Problem
 
 router = APIRouter(include_in_schema=False)
@@ -107,7 +111,12 @@ def _village_crumb(page: Page, principal: Principal, village_code: str) -> None:
 @router.get("/")
 @guarded
 def home(request: Request) -> Response:
-    """To the overview that fits the token's scope."""
+    """To the overview that fits the token's scope (the demo district for a local visitor
+    of the embedded demo who has no token yet)."""
+    if token_of(request) is None and (demo := demo_token(request)) is not None:
+        response = _redirect(f"/dashboard/districts/{DISTRICT_CODE}")
+        start_session(request, response, demo, DEMO_SESSION_HOURS * 3600)
+        return response
     return _redirect(home_of(principal_of(request)))
 
 

@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import timedelta
 
 import jwt
 from fastapi import Request, Response
 
-from shared.auth import Principal, decode_token
+from services.aggregator.readmodel import VILLAGES
+from shared.auth import Principal, Role, decode_token, mint_token
+from shared.demo.first_start import demo_wanted
+from shared.demo.model import DISTRICT_CODE
 from shared.errors import Problem
+from shared.settings import Mode
 
 TOKEN_COOKIE = "lumbung_token"
 LANG_COOKIE = "lumbung_lang"
 MAX_TOKEN_CHARS = 4096
+DEMO_SESSION_HOURS = 12
 MAX_COOKIE_AGE_S = 30 * 24 * 3600
 LANG_COOKIE_AGE_S = 365 * 24 * 3600
 _LOCAL_PATH = re.compile(r"^/(?![/\\])[A-Za-z0-9/_.:?=&%-]*$")
@@ -120,3 +126,23 @@ def home_of(principal: Principal) -> str:
     if len(principal.villages) == 1:
         return f"/dashboard/villages/{principal.villages[0]}"
     return "/dashboard/villages"
+
+
+def demo_token(request: Request) -> str | None:
+    """On one machine running the embedded demo, a local visitor gets a read-only token for
+    the fictional demo district (province 99) so the first page needs no extra step. Never
+    in distributed mode, never for a remote address, never for real region codes."""
+    runtime = request.app.state.runtime
+    settings = runtime.settings
+    local = request.client is not None and request.client.host in ("127.0.0.1", "::1")
+    if settings.mode is not Mode.EMBEDDED or not local or not demo_wanted(settings):
+        return None
+    if not runtime.store.count(VILLAGES, {"district_code": DISTRICT_CODE}):
+        return None
+    return mint_token(
+        settings.secret,
+        role=Role.VIEWER,
+        sub="demo-visitor",
+        district=DISTRICT_CODE,
+        ttl=timedelta(hours=DEMO_SESSION_HOURS),
+    )

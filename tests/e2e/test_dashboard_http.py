@@ -377,3 +377,44 @@ def test_charts_are_well_formed_accessible_svg(site: tuple[TestClient, Settings]
         assert svg.get("role") == "img" and svg.get("aria-labelledby")
         assert svg.find(f"{ns}title") is not None and svg.find(f"{ns}desc").text
         assert "style=" not in chart
+
+
+def test_a_local_visitor_of_the_embedded_demo_lands_on_the_demo_district(
+    tmp_path: Path,
+) -> None:
+    """`make run` then opening http://127.0.0.1:8000 shows the demo with no further step:
+    only in embedded mode, only from loopback, only the fictional district, read-only."""
+    from services.main import embedded_app
+    from shared.auth import Role
+    from tests.conftest import token
+
+    settings = Settings(data_dir=tmp_path / "demo")
+    demo_admin = token(settings, Role.DISTRICT_ADMIN, district="9901")
+    app = embedded_app(settings)
+    with TestClient(app, client=("127.0.0.1", 50000)) as local:
+        assert local.get("/", follow_redirects=False).status_code == 303  # no demo yet: login
+        local.post(
+            "/registry/villages",
+            headers=demo_admin,
+            json={
+                "village_code": "9901012001",
+                "name": "Sawahlega",
+                "district_code": "9901",
+                "district_name": "Kabupaten Lumbung (Demo)",
+            },
+        ).raise_for_status()
+        app.state.runtime.workers[0].run_until_idle()
+        first = local.get("/", follow_redirects=False)
+        assert first.headers["location"] == "/dashboard/districts/9901"
+        assert "lumbung_token" in first.cookies
+        page = local.get("/dashboard/districts/9901")
+        assert page.status_code == 200 and "Sawahlega" in page.text
+        viewer = local.cookies["lumbung_token"]
+        r = local.post(
+            "/registry/households",
+            json={"village_code": "9901012001", "members": 2},
+            headers={"Authorization": f"Bearer {viewer}"},
+        )
+        assert r.status_code == 403  # the demo session only reads
+    with TestClient(embedded_app(settings), client=("203.0.113.9", 50000)) as remote:
+        assert remote.get("/", follow_redirects=False).headers["location"].startswith("/login")
