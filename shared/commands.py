@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -123,6 +124,29 @@ def not_future(field: str, value: date | None) -> None:
         )
 
 
+# C0 and C1 control characters (tab, newline and carriage return allowed) and the bidi
+# embedding, override and isolate controls, which make a name display as something else.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def refuse_control_characters(value: Any, loc: tuple[str, ...] = ()) -> None:
+    """422 naming the field when any string in a request body holds a control character.
+
+    NUL and friends break C-based consumers and logs downstream; bidi overrides disguise names.
+    """
+    if isinstance(value, str):
+        if _CONTROL.search(value):
+            field = ".".join(loc)
+            msg = "must not contain control characters"
+            raise Problem(422, f"{field}: {msg}", errors=[{"loc": ["body", *loc], "msg": msg}])
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            refuse_control_characters(item, (*loc, str(key)))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            refuse_control_characters(item, (*loc, str(index)))
+
+
 class WriteGate:
     """Runs one write under an optional Idempotency-Key (see module docstring)."""
 
@@ -168,6 +192,8 @@ class WriteGate:
         body: BaseModel | None = None,
         params: Mapping[str, Any] | None = None,
     ) -> JSONResponse:
+        if body is not None:
+            refuse_control_characters(body.model_dump(mode="json"))
         if self.key is None:
             written = action(Ids())
             self.on_written()

@@ -90,16 +90,31 @@ class MetricsMiddleware:
         start = time.perf_counter()
         status = {"code": 500}
         seen = {"bytes": 0}
+        refused = {"body": False, "answered": False}
+
+        async def too_large() -> None:
+            refused["answered"] = True
+            status["code"] = 413
+            await problem_response(413, f"request body is larger than {self.max_body} bytes")(
+                scope, receive, send
+            )
 
         async def limited_receive() -> Message:
             message = await receive()
             if message["type"] == "http.request":
                 seen["bytes"] += len(message.get("body", b""))
                 if seen["bytes"] > self.max_body:
+                    refused["body"] = True
                     raise _BodyTooLarge
             return message
 
         async def observed_send(message: Message) -> None:
+            if refused["body"]:
+                # FastAPI turns any error while reading the body into its own 400: answer 413
+                # (once) instead of whatever the app says after the limit was hit.
+                if not refused["answered"]:
+                    await too_large()
+                return
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
             await send(message)
@@ -107,10 +122,8 @@ class MetricsMiddleware:
         try:
             await self.app(scope, limited_receive, observed_send)
         except _BodyTooLarge:
-            status["code"] = 413
-            await problem_response(413, f"request body is larger than {self.max_body} bytes")(
-                scope, receive, send
-            )
+            if not refused["answered"]:
+                await too_large()
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"

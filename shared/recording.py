@@ -16,19 +16,21 @@ from pydantic import BaseModel, ValidationError
 
 from shared.auth import Principal, Sector, require_village
 from shared.commands import Ids, WriteGate, Written, build_event, insert_once, not_future, today_or
-from shared.errors import Problem
+from shared.errors import Problem, problem_doc
 from shared.events.catalogue import Payload
 from shared.pagination import PageParams, checked_cursor, page_of
 from shared.ports.store import Doc, Store
 
 Build = Callable[[str, date], tuple[dict[str, Any], Payload]]
 WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no or bad token"},
-    403: {"description": "the token does not cover the village, or the role may not write"},
-    404: {"description": "the parent record does not exist"},
-    409: {"description": "id or Idempotency-Key already used for something else"},
-    422: {"description": "invalid field; the problem+json names it"},
-    503: {"description": "store unreachable; nothing was recorded"},
+    400: problem_doc("the body cannot be parsed: not UTF-8, nested too deeply, or a huge number"),
+    401: problem_doc("no or bad token"),
+    403: problem_doc("the token does not cover the village, or the role may not write"),
+    404: problem_doc("the parent record does not exist"),
+    409: problem_doc("id or Idempotency-Key already used for something else"),
+    413: problem_doc("the body is larger than the limit (LUMBUNG_MAX_BODY_BYTES)"),
+    422: problem_doc("invalid field; the problem+json names it"),
+    503: problem_doc("store unreachable; nothing was recorded"),
 }
 
 

@@ -45,7 +45,10 @@ from shared.ports.store import Doc
 router = APIRouter(prefix="/resilience", tags=["resilience"])
 AsOf = Annotated[
     str | None,
-    Query(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="month YYYY-MM (default: now)"),
+    Query(
+        pattern=r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$",
+        description="month YYYY-MM from 1900 (default: now)",
+    ),
 ]
 READ_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "no or bad token"},

@@ -39,7 +39,7 @@ from services.agriculture.models import (
 )
 from shared.auth import PrincipalDep, Sector, require_village
 from shared.commands import WriteGate, WriteGateDep
-from shared.errors import field_problem
+from shared.errors import ROUTE_PROBLEMS, field_problem
 from shared.events import catalogue as ev
 from shared.events.catalogue import Payload
 from shared.events.envelope import VILLAGE_CODE_PATTERN
@@ -75,7 +75,7 @@ KINDS: dict[type[Payload], Kind] = {
 }
 HouseholdQuery = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 VillageQuery = Annotated[str | None, Query(pattern=VILLAGE_CODE_PATTERN)]
-router = APIRouter(prefix="/agriculture", tags=["agriculture"])
+router = APIRouter(prefix="/agriculture", tags=["agriculture"], responses=ROUTE_PROBLEMS)
 
 
 def _data_fields(payload: Payload) -> dict[str, Any]:

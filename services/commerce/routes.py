@@ -27,7 +27,7 @@ from services.commerce.models import (
 )
 from shared.auth import Principal, PrincipalDep, Sector, require_village
 from shared.commands import WriteGate, WriteGateDep
-from shared.errors import Problem, field_problem
+from shared.errors import ROUTE_PROBLEMS, Problem, field_problem
 from shared.events import catalogue as ev
 from shared.events import vocab
 from shared.money import rupiah_amount
@@ -59,7 +59,7 @@ COLLECTIONS = (
 # One channel document per business and channel, so this bounds the channels of a business.
 CHANNEL_COUNT = len(get_args(vocab.Channel))
 DETAIL_PRODUCTS = 100
-router = APIRouter(prefix="/commerce", tags=["commerce"])
+router = APIRouter(prefix="/commerce", tags=["commerce"], responses=ROUTE_PROBLEMS)
 VillageQuery = Annotated[str | None, Query(pattern=r"^[0-9]{10}$")]
 
 

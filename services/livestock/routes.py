@@ -37,6 +37,7 @@ from services.livestock.models import (
 )
 from shared.auth import PrincipalDep, Sector, require_village
 from shared.commands import WriteGate, WriteGateDep
+from shared.errors import ROUTE_PROBLEMS
 from shared.events import catalogue as ev
 from shared.events import vocab
 from shared.events.envelope import VILLAGE_CODE_PATTERN
@@ -63,7 +64,7 @@ COLLECTIONS: tuple[CollectionSpec, ...] = (
         outbox=True,
     ),
 )
-router = APIRouter(prefix="/livestock", tags=["livestock"])
+router = APIRouter(prefix="/livestock", tags=["livestock"], responses=ROUTE_PROBLEMS)
 
 VillageQuery = Annotated[str | None, Query(pattern=VILLAGE_CODE_PATTERN)]
 HouseholdQuery = Annotated[str | None, Query(max_length=64)]

@@ -24,12 +24,13 @@ from shared.commands import (
     today_or,
     update_once,
 )
-from shared.errors import Problem, field_problem
+from shared.errors import ROUTE_PROBLEMS, Problem, field_problem
 from shared.events import catalogue as ev
 from shared.events.catalogue import VillageCode
 from shared.pagination import PageDep, PageOut, checked_cursor, page_of
 from shared.pii import PiiVault
 from shared.ports.store import CollectionSpec, Doc, Store
+from shared.recording import WRITE_RESPONSES
 
 VILLAGES = "registry_villages"
 HOUSEHOLDS = "registry_households"
@@ -37,14 +38,7 @@ COLLECTIONS = (
     CollectionSpec(VILLAGES, indexes=("district_code",), outbox=True),
     CollectionSpec(HOUSEHOLDS, indexes=("village_code", "district_code"), outbox=True),
 )
-router = APIRouter(prefix="/registry", tags=["registry"])
-WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no or bad token"},
-    403: {"description": "token does not cover the village"},
-    409: {"description": "id or Idempotency-Key reused for something else"},
-    422: {"description": "invalid field (problem+json names it)"},
-    503: {"description": "store unreachable; nothing recorded"},
-}
+router = APIRouter(prefix="/registry", tags=["registry"], responses=ROUTE_PROBLEMS)
 
 
 def _store(request: Request) -> Store:
@@ -69,7 +63,7 @@ def _household_public(doc: Doc, vault: PiiVault) -> dict[str, Any]:
     "/villages",
     status_code=status.HTTP_201_CREATED,
     response_model=VillagePublic,
-    responses=WRITE_ERRORS,
+    responses=WRITE_RESPONSES,
     summary="Register a village (district admin of its district)",
 )
 def register_village(body: VillageCreate, request: Request, gate: WriteGateDep) -> Any:
@@ -132,7 +126,7 @@ def get_village(village_code: VillageCode, principal: PrincipalDep, request: Req
     "/households",
     status_code=status.HTTP_201_CREATED,
     response_model=HouseholdPublic,
-    responses=WRITE_ERRORS,
+    responses=WRITE_RESPONSES,
     summary="Register a household (KK number hashed on arrival)",
 )
 def register_household(body: HouseholdCreate, request: Request, gate: WriteGateDep) -> Any:
@@ -186,7 +180,7 @@ def _household_in_scope(store: Store, principal: Principal, household_id: str) -
 @router.patch(
     "/households/{household_id}",
     response_model=HouseholdPublic,
-    responses=WRITE_ERRORS,
+    responses=WRITE_RESPONSES,
     summary="Update a household's member count (emits household_updated)",
 )
 def update_household(

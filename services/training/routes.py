@@ -36,7 +36,7 @@ from services.training.models import (
 from shared.adapters.docs import encode_cursor
 from shared.auth import Principal, PrincipalDep, Sector, require_village
 from shared.commands import WriteGate, WriteGateDep, today_or
-from shared.errors import Problem, field_problem
+from shared.errors import ROUTE_PROBLEMS, Problem, field_problem
 from shared.events import catalogue as ev
 from shared.events.envelope import VILLAGE_CODE_PATTERN
 from shared.pagination import MAX_LIMIT, PageDep, PageOut, PageParams, checked_cursor
@@ -65,7 +65,7 @@ COLLECTIONS: tuple[CollectionSpec, ...] = (
         FACTS, indexes=("enrolment_id", "village_code", "district_code", "fact"), outbox=True
     ),
 )
-router = APIRouter(prefix="/training", tags=["training"])
+router = APIRouter(prefix="/training", tags=["training"], responses=ROUTE_PROBLEMS)
 
 # Leading underscore: public_view (and so every answer) leaves the ciphertext out.
 SEALED_NAME = "_participant_name_sealed"

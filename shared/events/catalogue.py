@@ -321,8 +321,11 @@ def decode_event(raw: bytes | str) -> tuple[CloudEvent, Payload]:
         raise InvalidEvent(f"too large: {len(raw)} bytes > {MAX_EVENT_BYTES}")
     try:
         body: Any = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidEvent(f"not JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        # JSONDecodeError and UnicodeDecodeError are ValueErrors; so is an integer of more
+        # than 4300 digits, and deep nesting is a RecursionError: all of them are poison
+        # for a consumer unless they are dead-lettered like any other bad message.
+        raise InvalidEvent(f"not JSON: {type(exc).__name__}: {str(exc)[:200]}") from None
     if not isinstance(body, dict):
         raise InvalidEvent("not a JSON object")
     try:

@@ -70,7 +70,8 @@ def test_duplicates_crash_before_commit_and_replay_leave_the_same_view(
     bus.publish(messages(events))
     consume_all(runtime)
     clean = snapshot(runtime.store)
-    assert len(clean["agg_ledgers"]) == 24
+    # on the shared Kafka log earlier tests' events are there too; ours must all be
+    assert {f"hh-{i:03d}" for i in range(24)} <= {d["_id"] for d in clean["agg_ledgers"]}
     assert clean["agg_village_months"] and clean["agg_district_months"]
 
     # 1. every event delivered again (about 10 % twice more), in another order

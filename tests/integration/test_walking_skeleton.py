@@ -45,11 +45,16 @@ def register(api: str, village: str, households: int) -> list[str]:
 
 
 def count(api: str, village: str) -> int | None:
-    r = httpx.get(f"{api}/resilience/villages/{village}", headers=admin_headers(), timeout=15)
+    """The village's registered households in the view, or None while it is not there yet
+    (a fresh aggregator first catches up on the whole shared log, and may answer slowly)."""
+    try:
+        r = httpx.get(f"{api}/resilience/villages/{village}", headers=admin_headers(), timeout=30)
+    except httpx.TimeoutException:
+        return None
     return r.json()["households_registered"] if r.status_code == 200 else None
 
 
-def wait_count(api: str, village: str, expected: int, timeout_s: float = 60) -> None:
+def wait_count(api: str, village: str, expected: int, timeout_s: float = 120) -> None:
     wait_for(lambda: count(api, village) == expected, timeout_s, what=f"count {expected}")
 
 

@@ -70,6 +70,8 @@ def test_unknown_fields_are_ignored_by_consumers() -> None:
         (json.dumps(good(occurred_on="2026-02-30")).encode(), "occurred_on"),
         (b'{"x": "' + b"a" * (1024 * 1024 + 10) + b'"}', "too large"),
         (b"\xff\xfe\x00", "not JSON"),
+        (b"[" * 100_000, "RecursionError"),
+        (b'{"n": ' + b"9" * 5000 + b"}", "not JSON: ValueError"),
     ],
 )
 def test_invalid_events_are_refused_with_a_reason(raw: bytes, reason: str) -> None:
