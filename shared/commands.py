@@ -33,6 +33,7 @@ from shared.events.envelope import CloudEvent, utcnow
 from shared.observability import EVENTS_WRITTEN
 from shared.pii import PiiVault
 from shared.ports.store import COMMANDS, Doc, DuplicateId, Store, UpdateOutcome
+from shared.ratelimit import WriteLimiter
 
 _NAMESPACE = uuid.UUID("6f1d3c1e-3b55-4c53-9a0f-6c756d62756e")
 IDEMPOTENCY_COLLECTION = "idempotency"
@@ -244,6 +245,10 @@ def write_gate(
     template = getattr(route, "path", request.url.path)
     route_key = f"{request.method} {template} {sorted(request.path_params.items())}"
     runtime = request.app.state.runtime
+    limiter = runtime.extras.get("write_limiter")
+    if limiter is None:
+        limiter = runtime.extras["write_limiter"] = WriteLimiter(runtime.settings.write_rate)
+    limiter.check(principal.scope_key())
     return WriteGate(
         runtime.store,
         principal,

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     consumer_batch: int = Field(1000, ge=1)
     session_timeout_ms: int = Field(10_000, ge=1000)
     max_body_bytes: int = Field(256 * 1024, ge=1024)
+    write_rate: str = Field("6000/minute", pattern=r"^[0-9]+ ?(/|per) ?[0-9]* ?[a-z]+$")
     demo: str = "on"
     rules_file: Path | None = None
     view_months: int = Field(24, ge=12, le=120)
