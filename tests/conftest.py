@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from shared.auth import Role, mint_token
 from shared.ports.bus import Bus
 from shared.ports.store import Store
 from shared.settings import Settings
-from tests.servers import require_env
+from tests.servers import LumbungProcess, require_env
 
 VILLAGE = "3204052001"
 OTHER_VILLAGE = "3204052002"
@@ -117,3 +117,18 @@ def embedded(settings: Settings) -> Iterator[TestClient]:
 
     with TestClient(embedded_app(settings)) as client:
         yield client
+
+
+@pytest.fixture
+def processes(tmp_path: Path) -> Iterator[Callable[..., LumbungProcess]]:
+    """Start Lumbung processes; every one is stopped at the end of the test."""
+    started: list[LumbungProcess] = []
+
+    def start(module: str, env: dict[str, str], name: str | None = None) -> LumbungProcess:
+        proc = LumbungProcess(module, env, tmp_path / f"{name or module}.log").start()
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from shared.auth import Role, mint_token
-from tests.servers import LumbungProcess
 
 SECRET = "integration-secret-" + "s" * 24
 
@@ -52,18 +50,3 @@ def admin_headers() -> dict[str, str]:
 @pytest.fixture
 def unique() -> str:
     return uuid.uuid4().hex[:10]
-
-
-@pytest.fixture
-def processes(tmp_path: Path) -> Iterator[Callable[..., LumbungProcess]]:
-    """Start Lumbung processes; every one is stopped at the end of the test."""
-    started: list[LumbungProcess] = []
-
-    def start(module: str, env: dict[str, str], name: str | None = None) -> LumbungProcess:
-        proc = LumbungProcess(module, env, tmp_path / f"{name or module}.log").start()
-        started.append(proc)
-        return proc
-
-    yield start
-    for proc in started:
-        proc.stop()
