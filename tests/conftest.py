@@ -132,3 +132,9 @@ def processes(tmp_path: Path) -> Iterator[Callable[..., LumbungProcess]]:
     yield start
     for proc in started:
         proc.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Chaos tests run last: they fill the shared Kafka log with 100k events, and every later
+    distributed test would start a fresh aggregator that replays all of them."""
+    items.sort(key=lambda item: "/chaos/" in str(item.path))
