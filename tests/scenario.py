@@ -14,9 +14,20 @@ from shared.ports.bus import Message
 VILLAGES = ("3204052001", "3204052002", "3204052003")
 
 
-def scenario(seed: int = 7, households: int = 24, facts: int = 400) -> list[dict]:
-    """Villages, households, a programme and mixed facts over 2025-06 .. 2026-11."""
+def scenario(
+    seed: int = 7,
+    households: int = 24,
+    facts: int = 400,
+    *,
+    district: str = "3204",
+    tag: str = "",
+) -> list[dict]:
+    """Villages, households, a programme and mixed facts over 2025-06 .. 2026-11.
+
+    ``district`` and ``tag`` (a prefix of every id) keep one test's history apart from
+    others on a shared Kafka log."""
     rng = random.Random(seed)
+    villages = tuple(district + code[4:] for code in VILLAGES)
     events: list[dict] = []
     n = 0
 
@@ -28,13 +39,14 @@ def scenario(seed: int = 7, households: int = 24, facts: int = 400) -> list[dict
         )
 
     start = date(2025, 6, 1)
-    for code in VILLAGES:
+    program = f"{tag}prog-1"
+    for code in villages:
         add(
             ev.VillageRegistered(
                 occurred_on=start,
                 village_code=code,
                 name=f"Desa {code[-1]}",
-                district_code="3204",
+                district_code=district,
                 district_name="Kabupaten Uji",
             ),
             code,
@@ -42,17 +54,17 @@ def scenario(seed: int = 7, households: int = 24, facts: int = 400) -> list[dict
     add(
         ev.ProgramCreated(
             occurred_on=date(2025, 9, 1),
-            program_id="prog-1",
+            program_id=program,
             title="Pelatihan",
             organizer="RKDD",
-            village_codes=list(VILLAGES),
+            village_codes=list(villages),
             start_on=date(2025, 9, 29),
             end_on=date(2025, 9, 29),
             topics=["media sosial"],
         ),
-        VILLAGES[0],
+        villages[0],
     )
-    homes = [(f"hh-{i:03d}", VILLAGES[i % len(VILLAGES)]) for i in range(households)]
+    homes = [(f"{tag}hh-{i:03d}", villages[i % len(villages)]) for i in range(households)]
     for hh, code in homes:
         add(
             ev.HouseholdRegistered(
@@ -64,14 +76,14 @@ def scenario(seed: int = 7, households: int = 24, facts: int = 400) -> list[dict
     for hh, code in homes[::2]:
         add(
             ev.ParticipantEnrolled(
-                occurred_on=date(2025, 9, 29), program_id="prog-1", household_id=hh
+                occurred_on=date(2025, 9, 29), program_id=program, household_id=hh
             ),
             code,
             hh,
         )
         add(
             ev.AttendanceRecorded(
-                occurred_on=date(2025, 9, 29), program_id="prog-1", household_id=hh
+                occurred_on=date(2025, 9, 29), program_id=program, household_id=hh
             ),
             code,
             hh,
@@ -144,7 +156,7 @@ def scenario(seed: int = 7, households: int = 24, facts: int = 400) -> list[dict
         else:
             add(
                 ev.MentoringVisitRecorded(
-                    occurred_on=day, program_id="prog-1", household_id=hh, mentor="Pak Budi"
+                    occurred_on=day, program_id=program, household_id=hh, mentor="Pak Budi"
                 ),
                 code,
                 hh,

@@ -114,6 +114,7 @@ class ForkLauncher:
             text=True,
         )
         self.started = 0
+        self.children: list[ForkedProcess] = []
 
     def start(self, module: str, timeout_s: float = 30) -> ForkedProcess:
         assert self.parent.stdin is not None and self.parent.stdout is not None
@@ -123,10 +124,15 @@ class ForkLauncher:
         self.parent.stdin.write(f"{module} {port} {log}\n")
         self.parent.stdin.flush()
         child = ForkedProcess(int(self.parent.stdout.readline()), port, log)
+        self.children.append(child)
         child.wait_healthy(timeout_s)
         return child
 
     def close(self) -> None:
+        """Kill every child still running (they live in sessions of their own), then the
+        parent: a forgotten child would keep its relay or consumer running after the test."""
+        for child in self.children:
+            child.kill()
         if self.parent.poll() is None:
             self.parent.kill()
             self.parent.wait(timeout=10)
