@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test install lint format servers-up servers-down clean-data help deploy-tools
+.PHONY: run test install lint format servers-up servers-down clean-data help deploy-tools bench
 
 help:
 	@echo "make run    - start the embedded platform on http://127.0.0.1:8000"
@@ -38,6 +38,9 @@ deploy-tools:
 
 test: lint deploy-tools
 	bash deploy/local/test.sh $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	bash bench/run.sh
 
 servers-up:
 	bash deploy/local/testenv.sh up

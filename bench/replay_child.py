@@ -1,0 +1,76 @@
+"""One replay measurement in its own process: `python -m bench.replay_child DATA_DIR`.
+
+Runs the real ``services.aggregator.replay.replay`` on the embedded path (in-process bus
+log + SQLite store in DATA_DIR; the store file is deleted first, so the read model starts
+empty) and prints one JSON line: events, seconds, rate, the time spent folding events versus
+rebuilding views, CPU seconds and the process's peak RSS (ru_maxrss).
+With --mark-live, the live consumer group's offsets are then set to the end of the log, so
+an embedded platform started on DATA_DIR has nothing left to consume (for the read and
+freshness figures).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    data_dir = Path(sys.argv[1])
+    for suffix in ("", "-wal", "-shm"):
+        (data_dir / f"lumbung.sqlite3{suffix}").unlink(missing_ok=True)
+
+    from services.aggregator.replay import replay
+    from services.catalog import SERVICES
+    from shared.runtime import bootstrap
+    from shared.settings import Settings
+
+    settings = Settings(data_dir=data_dir)
+    runtime = bootstrap(settings, [SERVICES["aggregator"]], label="aggregator")
+    runtime.start(background=False)
+    marks: list[tuple[float, int, int]] = []
+    last = [0.0]
+    started = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:
+        now = time.perf_counter()
+        marks.append((now, done, total))
+        if now - last[0] > 5:
+            last[0] = now
+            print(f"[replay] {done:,}/{total:,} events", file=sys.stderr, flush=True)
+
+    try:
+        result = replay(runtime, progress=progress)
+    finally:
+        runtime.close()
+    folded = min((t for t, done, _ in marks if done == result.events), default=started)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    if "--mark-live" in sys.argv:
+        with sqlite3.connect(data_dir / "bus.sqlite3") as db:
+            db.execute(
+                "INSERT OR REPLACE INTO bus_offsets (grp, topic, part, off) "
+                "SELECT ?, topic, part, MAX(off) + 1 FROM bus_log GROUP BY topic, part",
+                (settings.consumer_group,),
+            )
+    print(
+        json.dumps(
+            {
+                "events": result.events,
+                "villages": result.villages,
+                "seconds": result.seconds,
+                "rate": result.rate,
+                "fold_seconds": folded - started,
+                "views_seconds": time.perf_counter() - folded,
+                "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                "peak_rss_mb": usage.ru_maxrss / 1024,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
