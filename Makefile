@@ -40,7 +40,7 @@ test: lint deploy-tools
 	bash deploy/local/test.sh $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	bash bench/run.sh
+	bash bench/run.sh $(BENCH_ARGS)
 
 servers-up:
 	bash deploy/local/testenv.sh up

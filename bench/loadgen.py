@@ -31,6 +31,20 @@ class Connection:
     async def request(
         self, method: str, path: str, body: str | None, key: str | None
     ) -> tuple[int, bytes]:
+        """One request; if the server had closed the idle keep-alive connection (uvicorn
+        does after 5 s), once more on a new connection (writes carry Idempotency-Keys)."""
+        reused = self.writer is not None
+        try:
+            return await self._request(method, path, body, key)
+        except (OSError, ConnectionError, asyncio.IncompleteReadError):
+            self.close()
+            if not reused:
+                raise
+            return await self._request(method, path, body, key)
+
+    async def _request(
+        self, method: str, path: str, body: str | None, key: str | None
+    ) -> tuple[int, bytes]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
@@ -135,9 +149,13 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
                                    "channel": "market"})  # fmt: skip
                 sent += 1
                 await pace()
-                status, _ = await writer.request(
-                    "POST", f"/commerce/businesses/{business}/sales", body, f"probe-{p['run']}-{n}"
-                )
+                try:
+                    status, _ = await writer.request(
+                        "POST", f"/commerce/businesses/{business}/sales", body,
+                        f"probe-{p['run']}-{n}",
+                    )  # fmt: skip
+                except (OSError, ConnectionError, asyncio.IncompleteReadError):
+                    status = 599
                 answered = time.perf_counter()
                 if status // 100 != 2:
                     probe_errors += 1
@@ -145,7 +163,10 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
                 expected += amount
                 seen = False
                 while time.perf_counter() - answered < p["timeout_s"]:
-                    st, data = await reader.request("GET", p["view"], None, None)
+                    try:
+                        st, data = await reader.request("GET", p["view"], None, None)
+                    except (OSError, ConnectionError, asyncio.IncompleteReadError):
+                        st, data = 599, b""
                     if st == 200 and json.loads(data)["income"]["umkm"] >= expected:
                         seen = True
                         break

@@ -47,7 +47,7 @@ FULL = Plan(
     read_small=Dataset(150_000, 300, date(2023, 11, 30), target=500_000),
     read_large=Dataset(150_000, 300, date(2025, 6, 30), target=2_000_000),
     aggregate=Dataset(10_000, 20, date(2026, 6, 30)),
-    publish_events=5_000,
+    publish_events=2_000,
     ingest_households=400,
     ingest_requests=4_000,
     ingest_seconds=15,
@@ -124,6 +124,7 @@ def main() -> int:
     R: dict[str, Any] = {}
 
     def want(name: str) -> bool:
+        (work / "raw.json").write_text(json.dumps(R, indent=1, default=str))  # keep partials
         return only is None or name in only
 
     if want("aggregate"):
