@@ -9,18 +9,29 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import APIRouter
 
 from shared.commands import IDEMPOTENCY_COLLECTION
-from shared.consumer import ConsumerWorker
 from shared.ports.bus import Bus
 from shared.ports.store import CollectionSpec, Store
 from shared.relay import OutboxRelay
 from shared.settings import Mode, Settings
 
 log = logging.getLogger(__name__)
+
+
+class Worker(Protocol):
+    """A background worker a service brings (a consumer, the webhook dispatcher)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def refresh_lag(self) -> None: ...
+
+    def run_until_idle(self, idle_polls: int = 2) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -31,7 +42,7 @@ class ServiceSpec:
     router: APIRouter
     collections: tuple[CollectionSpec, ...] = ()
     publishes: bool = True
-    workers: Callable[[Runtime], Sequence[ConsumerWorker]] | None = None
+    workers: Callable[[Runtime], Sequence[Worker]] | None = None
     title: str = ""
 
 
@@ -43,7 +54,7 @@ class Runtime:
     label: str
     services: Sequence[ServiceSpec]
     relay: OutboxRelay | None = None
-    workers: list[ConsumerWorker] = field(default_factory=list)
+    workers: list[Worker] = field(default_factory=list)
     started: bool = False
     clock: Callable[[], date] = date.today
     extras: dict[str, Any] = field(default_factory=dict)

@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     demo: str = "on"
     rules_file: Path | None = None
     view_months: int = Field(24, ge=12, le=120)
+    # The outbound feed and its webhooks: one feed builder per deployment (see
+    # services/agriculture/feed.py); turn it off in every agriculture process but one.
+    feed_builder: bool = True
+    feed_group: str = "lumbung-feed"
+    webhook_max_failures: int = Field(8, ge=1, le=100)
+    webhook_backoff_s: float = Field(2.0, gt=0)
+    webhook_backoff_max_s: float = Field(600.0, gt=0)
+    webhook_timeout_s: float = Field(10.0, gt=0, le=120)
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:

@@ -65,7 +65,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     runtime: Runtime = app.state.runtime
     published = publish_scenario(runtime)
     wait_for(
-        lambda: sum(w.processed for w in runtime.workers) >= published,
+        lambda: (
+            sum(
+                w.processed
+                for w in runtime.workers
+                if getattr(w, "group", "") == settings.consumer_group
+            )
+            >= published
+        ),
         timeout_s=60,
         what="the aggregator to consume the scenario",
     )

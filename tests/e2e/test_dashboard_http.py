@@ -403,7 +403,8 @@ def test_a_local_visitor_of_the_embedded_demo_lands_on_the_demo_district(
                 "district_name": "Kabupaten Lumbung (Demo)",
             },
         ).raise_for_status()
-        app.state.runtime.workers[0].run_until_idle()
+        for worker in app.state.runtime.workers:
+            worker.run_until_idle()
         first = local.get("/", follow_redirects=False)
         assert first.headers["location"] == "/dashboard/districts/9901"
         assert "lumbung_token" in first.cookies

@@ -1,0 +1,284 @@
+"""Webhooks: each subscription receives the feed's new facts, one POST per fact, in order.
+
+A subscription (``agriculture_webhooks``) holds its URL, the villages it covers, its signing
+secret sealed with the platform's key (HMAC signing needs the secret itself, so it is
+sealed, not hashed; it is shown once, when created), and its position in the feed.
+
+Delivery (``WebhookDispatcher``, one per deployment, next to the feed builder):
+
+- one fact per request, body = the feed item, headers ``X-Lumbung-Event-Id`` (for dedupe on
+  the receiver's side: a delivery whose answer was lost is sent again), ``X-Lumbung-Seq``,
+  ``X-Lumbung-Webhook`` and ``X-Lumbung-Signature: t=<unix seconds>,v1=<hex>`` where hex is
+  HMAC-SHA256(secret, ``"<t>." + body``); receivers should also refuse old ``t`` values;
+- in feed order per subscription: a failed delivery blocks the later ones, so a village's
+  facts arrive in the order they happened to the platform;
+- any 2xx is success; anything else (status, timeout, refused connection) is a failure,
+  retried after ``backoff * 2^(failures-1)`` seconds, capped at ``backoff_max``;
+- after ``max_failures`` consecutive failures the subscription is disabled; its
+  ``disabled_reason`` and ``last_error`` say why (``GET /agriculture/webhooks``), and
+  ``POST /agriculture/webhooks/{id}/enable`` resumes it where it stopped.
+
+Outbound HTTP uses ``urllib.request`` (no redirects followed, http and https only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from services.agriculture.feed import FEED, after_seq
+from shared.pii import PiiVault
+from shared.ports.bus import BusUnavailable
+from shared.ports.store import CollectionSpec, Doc, Store, StoreUnavailable
+from shared.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+WEBHOOKS = "agriculture_webhooks"
+COLLECTIONS = (CollectionSpec(WEBHOOKS, indexes=("status", "district_code")),)
+SIGNATURE_HEADER = "X-Lumbung-Signature"
+EVENT_ID_HEADER = "X-Lumbung-Event-Id"
+PER_ROUND = 200  # deliveries per subscription per round, so one busy hook cannot starve others
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The ``X-Lumbung-Signature`` value for a body sent at ``timestamp``."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def verify(secret: str, header: str, body: bytes, *, now: float, tolerance_s: float = 300) -> bool:
+    """What a receiver does: recompute the HMAC and refuse stale timestamps."""
+    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+    try:
+        timestamp = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    if abs(now - timestamp) > tolerance_s:
+        return False
+    return hmac.compare_digest(sign(secret, timestamp, body), header)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    error: str | None = None
+
+
+Post = Callable[[str, bytes, dict[str, str], float], Outcome]
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # a 3xx is an answer, not an invitation to post elsewhere
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+def http_post(url: str, body: bytes, headers: dict[str, str], timeout_s: float) -> Outcome:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with _OPENER.open(request, timeout=timeout_s) as answer:
+            status = answer.status
+    except urllib.error.HTTPError as exc:
+        return Outcome(False, f"HTTP {exc.code}")
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return Outcome(False, f"{type(exc).__name__}: {reason}"[:300])
+    if 200 <= status < 300:
+        return Outcome(True)
+    return Outcome(False, f"HTTP {status}")
+
+
+def feed_scope(hook: Doc) -> dict[str, Any]:
+    if hook.get("district_code_scope"):
+        return {"district_code": hook["district_code_scope"]}
+    return {"village_code": hook["village_codes"]}
+
+
+class WebhookDispatcher:
+    """Delivers due subscriptions' pending feed entries; a background thread or ``run_once``."""
+
+    def __init__(
+        self,
+        store: Store,
+        vault: PiiVault,
+        *,
+        max_failures: int,
+        backoff_s: float,
+        backoff_max_s: float,
+        timeout_s: float,
+        interval_s: float = 0.5,
+        post: Post = http_post,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.vault = vault
+        self.max_failures = max_failures
+        self.backoff_s = backoff_s
+        self.backoff_max_s = backoff_max_s
+        self.timeout_s = timeout_s
+        self.interval_s = interval_s
+        self.post = post
+        self.clock = clock
+        self.delivered = 0
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # one round ------------------------------------------------------------------------
+    def run_once(self) -> int:
+        """Deliver what is due now to every active subscription; return deliveries made."""
+        done = 0
+        after: str | None = None
+        while True:
+            page = self.store.find(WEBHOOKS, {"status": "active"}, limit=100, after=after)
+            for hook in page.items:
+                if hook.get("next_attempt_at", 0) <= self.clock():
+                    done += self._deliver(hook)
+            if page.next_cursor is None:
+                return done
+            after = page.next_cursor
+
+    def run_until_idle(self, idle_polls: int = 2) -> int:
+        total = 0
+        while (n := self.run_once()) > 0:
+            total += n
+        return total
+
+    def _deliver(self, hook: Doc) -> int:
+        secret = self.vault.open(hook["secret_sealed"])
+        if secret is None:
+            self._disable(hook, "the signing secret cannot be opened (platform key changed?)")
+            return 0
+        entries = self.store.find(
+            FEED, feed_scope(hook), limit=PER_ROUND, after=after_seq(int(hook["position"]))
+        ).items
+        sent = 0
+        for entry in entries:
+            item = {k: v for k, v in entry.items() if k not in ("_id", "district_code")}
+            body = json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()
+            headers = {
+                "Content-Type": "application/json",
+                "User-Agent": "Lumbung-Webhooks/1",
+                EVENT_ID_HEADER: item["event_id"],
+                "X-Lumbung-Seq": str(item["seq"]),
+                "X-Lumbung-Webhook": hook["webhook_id"],
+                SIGNATURE_HEADER: sign(secret, int(self.clock()), body),
+            }
+            outcome = self.post(hook["url"], body, headers, self.timeout_s)
+            if not outcome.ok:
+                self._failed(hook, outcome.error or "failed")
+                return sent
+            sent += 1
+            self.delivered += 1
+            if not self._set(
+                hook,
+                position=item["seq"],
+                failures=0,
+                delivered=int(hook.get("delivered", 0)) + 1,
+                last_delivery_at=self.clock(),
+                next_attempt_at=0,
+            ):
+                return sent  # deleted or disabled meanwhile
+        return sent
+
+    def _failed(self, hook: Doc, error: str) -> None:
+        failures = int(hook.get("failures", 0)) + 1
+        if failures >= self.max_failures:
+            self._disable(
+                hook, f"{failures} consecutive failed deliveries; last: {error}", error, failures
+            )
+            return
+        delay = min(self.backoff_s * 2 ** (failures - 1), self.backoff_max_s)
+        self._set(
+            hook,
+            failures=failures,
+            last_error=error,
+            last_failure_at=self.clock(),
+            next_attempt_at=self.clock() + delay,
+        )
+
+    def _disable(
+        self, hook: Doc, reason: str, error: str | None = None, failures: int | None = None
+    ) -> None:
+        fields: dict[str, Any] = {"status": "disabled", "disabled_reason": reason}
+        if error is not None:
+            fields |= {"last_error": error, "last_failure_at": self.clock()}
+        if failures is not None:
+            fields["failures"] = failures
+        self._set(hook, **fields)
+        log.warning("webhook %s disabled: %s", hook["webhook_id"], reason)
+
+    def _set(self, hook: Doc, **fields: Any) -> bool:
+        """Update the subscription unless it was deleted or disabled meanwhile."""
+        outcome = self.store.update(
+            WEBHOOKS,
+            hook["_id"],
+            set_fields=fields,
+            command_id=f"dispatch-{uuid.uuid4().hex}",
+            expect={"status": "active"},
+        )
+        if outcome == "applied":
+            hook.update(fields)
+        return outcome == "applied"
+
+    # background ------------------------------------------------------------------------
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="webhooks", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+            self._thread = None
+
+    def refresh_lag(self) -> None:
+        """Nothing to report: deliveries are counted in ``delivered``."""
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                busy = self.run_once() > 0
+            except (StoreUnavailable, BusUnavailable) as exc:
+                log.warning("webhooks: %s; retrying", exc)
+                busy = False
+            except Exception:
+                log.exception("webhook round failed; retrying")
+                busy = False
+            if not busy:
+                self._wake.wait(self.interval_s)
+                self._wake.clear()
+
+
+def dispatcher_of(runtime: Runtime) -> WebhookDispatcher:
+    found = runtime.extras.get("webhook_dispatcher")
+    if found is None:
+        settings = runtime.settings
+        found = runtime.extras["webhook_dispatcher"] = WebhookDispatcher(
+            runtime.store,
+            PiiVault(settings.pii_key),
+            max_failures=settings.webhook_max_failures,
+            backoff_s=settings.webhook_backoff_s,
+            backoff_max_s=settings.webhook_backoff_max_s,
+            timeout_s=settings.webhook_timeout_s,
+        )
+    return found

@@ -1,0 +1,255 @@
+"""Webhooks against a real HTTP receiver on loopback: signatures, retries, order, disabling.
+
+The agriculture service runs with its feed builder and dispatcher in background threads;
+facts arrive as events on the bus. The receiver is a ``ThreadingHTTPServer`` that checks
+each signature with the secret the subscription answered once, and can be told to fail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.agriculture.service import SERVICE as AGRICULTURE
+from services.agriculture.webhooks import EVENT_ID_HEADER, SIGNATURE_HEADER, sign, verify
+from shared.adapters.inproc_bus import InProcessBus
+from shared.adapters.sqlite_store import SqliteStore
+from shared.auth import Role
+from shared.commands import build_event
+from shared.events import catalogue as ev
+from shared.http import create_app
+from shared.runtime import bootstrap
+from shared.settings import Settings
+from tests.conftest import token
+from tests.integration.test_feed import as_messages
+from tests.servers import wait_for
+
+A, B = "3204052001", "3204052002"
+
+
+class Receiver:
+    """Records what arrives; answers ``fail_next`` failures (HTTP 503) before succeeding."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.attempts: list[str] = []
+        self.fail_next = 0
+        self.always_fail = False
+        self.secret = ""
+        self.bad_signatures = 0
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                owner.attempts.append(self.headers[EVENT_ID_HEADER])
+                if owner.always_fail or owner.fail_next > 0:
+                    owner.fail_next = max(0, owner.fail_next - 1)
+                    self.send_response(503)
+                    self.end_headers()
+                    return
+                signature = self.headers[SIGNATURE_HEADER]
+                if not verify(owner.secret, signature, body, now=time.time()):
+                    owner.bad_signatures += 1
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                item = json.loads(body)
+                assert item["event_id"] == self.headers[EVENT_ID_HEADER]
+                owner.received.append(item)
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[tuple[TestClient, InProcessBus, Settings]]:
+    settings = Settings(
+        data_dir=tmp_path,
+        webhook_backoff_s=0.2,
+        webhook_backoff_max_s=0.5,
+        webhook_max_failures=4,
+        webhook_timeout_s=2,
+    )
+    bus = InProcessBus(tmp_path / "bus.sqlite3", partitions=3)
+    runtime = bootstrap(
+        settings,
+        [AGRICULTURE],
+        label="agriculture",
+        store=SqliteStore(tmp_path / "s.sqlite3"),
+        bus=bus,
+    )
+    with TestClient(create_app(runtime, title="t", background=True)) as client:
+        yield client, bus, settings
+
+
+def harvests(village: str, n: int, start: int = 0) -> list[dict[str, Any]]:
+    return [
+        build_event(
+            ev.HarvestRecorded(
+                occurred_on=date(2026, 3, 1),
+                plot_id=f"plot-{village}-{i}",
+                household_id=f"hh-{village}-{i % 5}",
+                crop="padi",
+                kg=100 + i,
+            ),
+            village_code=village,
+            subject=f"hh-{village}-{i % 5}",
+            event_id=f"ev-{village}-{i:04d}",
+        )
+        for i in range(start, start + n)
+    ]
+
+
+def subscribe(client: TestClient, headers: dict[str, str], url: str, **body: Any) -> dict:
+    r = client.post("/agriculture/webhooks", json={"url": url, **body}, headers=headers)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_signature_is_hmac_of_timestamp_and_body() -> None:
+    header = sign("whsec_x", 1_700_000_000, b'{"a":1}')
+    # the documented recipe, computed here independently: HMAC-SHA256 of "<t>.<body>"
+    mac = hmac.new(b"whsec_x", b'1700000000.{"a":1}', hashlib.sha256).hexdigest()
+    assert header == f"t=1700000000,v1={mac}"
+    assert verify("whsec_x", header, b'{"a":1}', now=1_700_000_010)
+    assert not verify("whsec_y", header, b'{"a":1}', now=1_700_000_010)
+    assert not verify("whsec_x", header, b'{"a":2}', now=1_700_000_010)
+    assert not verify("whsec_x", header, b'{"a":1}', now=1_700_000_000 + 3600)  # stale
+
+
+def test_receiver_failing_twice_gets_every_fact_once_in_order_per_village(
+    api: tuple, receiver: Receiver
+) -> None:
+    client, bus, settings = api
+    headers = token(settings, Role.EXTENSION_WORKER, villages=[A])
+    hook = subscribe(client, headers, receiver.url)
+    receiver.secret = hook["secret"]
+    assert hook["secret"].startswith("whsec_") and hook["village_codes"] == [A]
+    listed = client.get("/agriculture/webhooks", headers=headers).json()
+    assert [h["webhook_id"] for h in listed] == [hook["webhook_id"]]
+    assert "secret" not in listed[0] and "secret_sealed" not in listed[0]
+
+    receiver.fail_next = 2
+    facts = harvests(A, 30) + harvests(B, 10)  # B is outside the subscription
+    bus.publish(as_messages(facts))
+    wait_for(lambda: len(receiver.received) >= 30, timeout_s=30, what="30 deliveries")
+    time.sleep(0.5)
+
+    ids = [item["event_id"] for item in receiver.received]
+    assert ids == [f"ev-{A}-{i:04d}" for i in range(30)], "every fact of A, once, in order"
+    assert receiver.bad_signatures == 0
+    # the first fact was attempted three times: two failures, then success
+    assert receiver.attempts[:3] == [f"ev-{A}-0000"] * 3
+    seqs = [item["seq"] for item in receiver.received]
+    assert seqs == sorted(seqs)
+    state = client.get(f"/agriculture/webhooks/{hook['webhook_id']}", headers=headers).json()
+    assert state["status"] == "active" and state["failures"] == 0
+    assert state["delivered"] == 30 and state["position"] == seqs[-1]
+    assert state["last_error"] == "HTTP 503"
+
+
+def test_repeated_failure_disables_with_the_reason_and_enable_resumes(
+    api: tuple, receiver: Receiver
+) -> None:
+    client, bus, settings = api
+    headers = token(settings, Role.VILLAGE_OPERATOR, villages=[A])
+    hook = subscribe(client, headers, receiver.url)
+    receiver.secret = hook["secret"]
+    receiver.always_fail = True
+    bus.publish(as_messages(harvests(A, 3)))
+    url = f"/agriculture/webhooks/{hook['webhook_id']}"
+    wait_for(
+        lambda: client.get(url, headers=headers).json()["status"] == "disabled",
+        timeout_s=30,
+        what="the webhook to be disabled",
+    )
+    state = client.get(url, headers=headers).json()
+    assert state["failures"] == 4
+    assert state["disabled_reason"] == "4 consecutive failed deliveries; last: HTTP 503"
+    assert state["last_error"] == "HTTP 503" and state["delivered"] == 0
+    attempts = len(receiver.attempts)
+    assert attempts == 4 and set(receiver.attempts) == {f"ev-{A}-0000"}  # order kept: no skip
+    time.sleep(1.0)
+    assert len(receiver.attempts) == attempts, "a disabled webhook is not called"
+
+    receiver.always_fail = False
+    r = client.post(f"{url}/enable", headers=headers)
+    assert r.status_code == 200 and r.json()["status"] == "active"
+    wait_for(lambda: len(receiver.received) == 3, timeout_s=30, what="3 deliveries")
+    assert [i["event_id"] for i in receiver.received] == [f"ev-{A}-{i:04d}" for i in range(3)]
+
+
+def test_unreachable_receiver_reason_names_the_error(api: tuple) -> None:
+    client, bus, settings = api
+    headers = token(settings, Role.DISTRICT_ADMIN, district="3204")
+    hook = subscribe(client, headers, "http://127.0.0.1:9/nothing-listens-here")
+    assert hook["village_codes"] == [] and hook["district_code"] == "3204"
+    bus.publish(as_messages(harvests(B, 1)))
+    url = f"/agriculture/webhooks/{hook['webhook_id']}"
+    wait_for(
+        lambda: client.get(url, headers=headers).json()["status"] == "disabled",
+        timeout_s=30,
+        what="the webhook to be disabled",
+    )
+    reason = client.get(url, headers=headers).json()["disabled_reason"]
+    assert reason.startswith("4 consecutive failed deliveries; last: URLError")
+    assert "refused" in reason.lower()
+
+
+def test_scope_and_bad_input(api: tuple, receiver: Receiver) -> None:
+    client, _bus, settings = api
+    a_token = token(settings, Role.VILLAGE_OPERATOR, villages=[A])
+    b_token = token(settings, Role.VILLAGE_OPERATOR, villages=[B])
+    hook = subscribe(client, a_token, receiver.url)
+    url = f"/agriculture/webhooks/{hook['webhook_id']}"
+    assert client.get(url, headers=b_token).status_code == 403
+    assert client.delete(url, headers=b_token).status_code == 403
+    assert client.get("/agriculture/webhooks", headers=b_token).json() == []
+    viewer = token(settings, Role.VIEWER, villages=[A])
+    assert (
+        client.post("/agriculture/webhooks", json={"url": receiver.url}, headers=viewer).status_code
+        == 403
+    )
+    for bad in ("ftp://example.org/x", "not a url", "javascript:alert(1)"):
+        r = client.post("/agriculture/webhooks", json={"url": bad}, headers=a_token)
+        assert r.status_code == 422 and "url" in r.json()["detail"], bad
+    r = client.post(
+        "/agriculture/webhooks", json={"url": receiver.url, "village_codes": [B]}, headers=a_token
+    )
+    assert r.status_code == 403
+    gone = client.delete(url, headers=a_token)
+    assert gone.status_code == 200 and gone.json()["status"] == "deleted"
+    assert client.get(url, headers=a_token).json()["status"] == "deleted"
+    assert client.delete(url, headers=a_token).status_code == 404
+    assert client.post(f"{url}/enable", headers=a_token).status_code == 404
+    assert client.get("/agriculture/webhooks", headers=a_token).json() == []
