@@ -184,6 +184,8 @@ class WriteGate:
     def _fingerprint(self, request_body: BaseModel | None, params: Mapping[str, Any]) -> str:
         body = request_body.model_dump(mode="json") if request_body is not None else None
         canonical = json.dumps({"params": dict(params), "body": body}, sort_keys=True)
+        if self.vault is not None:  # a body may hold a NIK or KK number: never a plain hash
+            return self.vault.digest(canonical)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def run(

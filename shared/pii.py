@@ -21,6 +21,10 @@ class PiiVault:
         digits = "".join(ch for ch in number if ch.isdigit())
         return hmac.new(self._hmac_key, digits.encode(), hashlib.sha256).hexdigest()
 
+    def digest(self, text: str) -> str:
+        """Keyed hash of any text that may hold personal numbers (request fingerprints)."""
+        return hmac.new(self._hmac_key, b"text/" + text.encode(), hashlib.sha256).hexdigest()
+
     @staticmethod
     def last4(number: str) -> str:
         digits = "".join(ch for ch in number if ch.isdigit())

@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from shared.events import vocab
-from shared.events.catalogue import Hectares, Id, Kg, Rupiah, Text, VillageCode
+from shared.events.catalogue import Hectares, Id, Kg, Rupiah, Season, Text, VillageCode
 from shared.money import rupiah_amount
 
 HH = "hh-3f9c2a71b0d4e5a6c7d8"
@@ -34,7 +34,9 @@ Agrovoc = Annotated[
     str, Field(pattern=r"^c_[0-9]+$", description="AGROVOC concept id", examples=["c_6599"])
 ]
 PositiveKg = Annotated[float, Field(gt=0, le=10**8, allow_inf_nan=False)]
-Kind = Literal["planting", "harvest", "sale", "practice", "input", "loss", "extension_visit"]
+Kind = Literal[
+    "planting", "harvest", "sale", "practice", "input", "loss", "extension_visit", "input_plan"
+]
 _RUPIAH = TypeAdapter(Rupiah)
 
 
@@ -181,6 +183,47 @@ class ExtensionVisitCreate(BaseModel):
     occurred_on: date | None = None
 
 
+class FarmerGroupCreate(BaseModel):
+    model_config = _create_config(
+        {"village_code": V, "name": "Poktan Sri Mulya", "occurred_on": "2024-08-17"}
+    )
+    village_code: VillageCode
+    name: Text
+    group_id: Id | None = None
+    occurred_on: date | None = None
+
+
+class GroupMemberCreate(BaseModel):
+    model_config = _create_config({"household_id": HH, "village_code": V})
+    household_id: Id
+    village_code: VillageCode
+    occurred_on: date | None = None
+
+
+class InputPlanCreate(BaseModel):
+    model_config = _create_config(
+        {
+            "household_id": HH,
+            "village_code": V,
+            "season": "2026-MT1",
+            "input_type": "chemical_fertilizer",
+            "product": "urea",
+            "kg": 100,
+            "source_system": "e-rdkk",
+            "occurred_on": "2025-11-20",
+        }
+    )
+    household_id: Id
+    village_code: VillageCode
+    season: Season
+    input_type: vocab.InputType
+    product: Crop  # free text like a crop name: "Urea " and "urea" are one product
+    kg: PositiveKg
+    group_id: Id | None = None
+    source_system: Text
+    occurred_on: date | None = None
+
+
 # responses --------------------------------------------------------------------------------
 class Scoped(BaseModel):
     household_id: str
@@ -250,6 +293,39 @@ class ExtensionVisitPublic(FactPublic):
     source_system: str
 
 
+class InputPlanPublic(FactPublic):
+    kind: Literal["input_plan"]
+    season: str
+    input_type: vocab.InputType
+    product: str
+    kg: float
+    group_id: str | None = None
+    source_system: str
+
+
+class FarmerGroupPublic(BaseModel):
+    group_id: str
+    village_code: str
+    district_code: str
+    name: str
+    occurred_on: date
+    event_id: str
+
+
+class GroupMemberPublic(BaseModel):
+    membership_id: str
+    group_id: str
+    household_id: str
+    village_code: str
+    district_code: str
+    occurred_on: date
+    event_id: str
+
+
+class FarmerGroupDetailPublic(FarmerGroupPublic):
+    members: list[GroupMemberPublic]
+
+
 RecordPublic = Annotated[
     PlantingPublic
     | HarvestPublic
@@ -257,7 +333,8 @@ RecordPublic = Annotated[
     | PracticePublic
     | InputPublic
     | LossPublic
-    | ExtensionVisitPublic,
+    | ExtensionVisitPublic
+    | InputPlanPublic,
     Field(discriminator="kind"),
 ]
 

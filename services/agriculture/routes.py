@@ -3,10 +3,22 @@
 Plots live in their own collection. Every other fact, plantings and harvests included, is one
 document in ``agriculture_records``: its event's data plus ``kind`` (``sale``, ``harvest``,
 ...), so listing by village, household, kind or plot is a plain equality filter.
+
+Farmer groups (kelompok tani) live in ``agriculture_groups``, memberships in
+``agriculture_group_members`` (id derived from group and household: joining twice is one
+membership, the second answer a 200 with the first). Events these add to EVENTS.md:
+
+- ``farmer_group_registered``: ``group_id``, ``village_code``, ``name`` (the group's name)
+- ``farmer_group_joined``: ``group_id``, ``household_id``
+- ``input_planned``: ``household_id``, ``season`` (``YYYY-MT1..3``), ``input_type``,
+  ``product``, ``kg``, ``group_id`` (optional), ``source_system`` -- fertiliser *planned* for
+  a season (e-RDKK), stored as a record of kind ``input_plan``; never ``input_applied``, so
+  it moves no green or input score.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
@@ -18,9 +30,16 @@ from pydantic import BaseModel
 from services.agriculture.models import (
     ExtensionVisitCreate,
     ExtensionVisitPublic,
+    FarmerGroupCreate,
+    FarmerGroupDetailPublic,
+    FarmerGroupPublic,
+    GroupMemberCreate,
+    GroupMemberPublic,
     HarvestCreate,
     HarvestPublic,
     InputCreate,
+    InputPlanCreate,
+    InputPlanPublic,
     InputPublic,
     Kind,
     LossCreate,
@@ -38,7 +57,7 @@ from services.agriculture.models import (
     produce_amount,
 )
 from shared.auth import PrincipalDep, Sector, require_village
-from shared.commands import WriteGate, WriteGateDep
+from shared.commands import WriteGate, WriteGateDep, Written
 from shared.errors import ROUTE_PROBLEMS, field_problem
 from shared.events import catalogue as ev
 from shared.events.catalogue import Payload
@@ -56,7 +75,13 @@ from shared.recording import (
 
 PLOTS = "agriculture_plots"
 RECORDS = "agriculture_records"
+GROUPS = "agriculture_groups"
+MEMBERS = "agriculture_group_members"
 COLLECTIONS = (
+    CollectionSpec(GROUPS, indexes=("village_code", "district_code"), outbox=True),
+    CollectionSpec(
+        MEMBERS, indexes=("village_code", "district_code", "group_id", "household_id"), outbox=True
+    ),
     CollectionSpec(PLOTS, indexes=("village_code", "district_code", "household_id"), outbox=True),
     CollectionSpec(
         RECORDS,
@@ -72,6 +97,7 @@ KINDS: dict[type[Payload], Kind] = {
     ev.InputApplied: "input",
     ev.CropLossReported: "loss",
     ev.ExtensionVisitRecorded: "extension_visit",
+    ev.InputPlanned: "input_plan",
 }
 HouseholdQuery = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 VillageQuery = Annotated[str | None, Query(pattern=VILLAGE_CODE_PATTERN)]
@@ -120,16 +146,21 @@ def _plot_for_write(gate: WriteGate, store: Store, plot_id: str) -> Doc:
     )
 
 
-def _all_of_plot(store: Store, plot_id: str) -> list[Doc]:
-    # A plot gathers a few records a season; reading them all keeps the detail view whole.
+def _all_of(store: Store, collection: str, where: dict[str, str]) -> list[Doc]:
+    # A plot gathers a few records a season, a group a few dozen members: reading them all
+    # keeps the detail view whole.
     found: list[Doc] = []
     after: str | None = None
     while True:
-        page = store.find(RECORDS, {"plot_id": plot_id}, limit=MAX_LIMIT, after=after)
+        page = store.find(collection, where, limit=MAX_LIMIT, after=after)
         found.extend(page.items)
         if page.next_cursor is None:
-            return sorted(found, key=lambda d: (d["occurred_on"], d["fact_id"]))
-        after = page.next_cursor
+            return found
+
+
+def _all_of_plot(store: Store, plot_id: str) -> list[Doc]:
+    found = _all_of(store, RECORDS, {"plot_id": plot_id})
+    return sorted(found, key=lambda d: (d["occurred_on"], d["fact_id"]))
 
 
 # writes -----------------------------------------------------------------------------------
@@ -353,6 +384,113 @@ def record_extension_visit(body: ExtensionVisitCreate, request: Request, gate: W
     )
 
 
+@router.post(
+    "/input-plans",
+    status_code=status.HTTP_201_CREATED,
+    response_model=InputPlanPublic,
+    responses=WRITE_RESPONSES,
+    summary="Record fertiliser planned for a season, e.g. from e-RDKK (emits input_planned)",
+)
+def plan_input(body: InputPlanCreate, request: Request, gate: WriteGateDep) -> Any:
+    require_village(gate.principal, body.village_code, Sector.AGRICULTURE)
+    return _record_fact(
+        gate,
+        store_of(request),
+        body,
+        village_code=body.village_code,
+        household_id=body.household_id,
+        payload=lambda day: ev.InputPlanned(
+            occurred_on=day,
+            household_id=body.household_id,
+            season=body.season,
+            input_type=body.input_type,
+            product=body.product,
+            kg=body.kg,
+            group_id=body.group_id,
+            source_system=body.source_system,
+        ),
+        occurred_on=body.occurred_on,
+    )
+
+
+@router.post(
+    "/farmer-groups",
+    status_code=status.HTTP_201_CREATED,
+    response_model=FarmerGroupPublic,
+    responses=WRITE_RESPONSES,
+    summary="Register a farmer group (kelompok tani) of a village (emits farmer_group_registered)",
+)
+def register_farmer_group(body: FarmerGroupCreate, request: Request, gate: WriteGateDep) -> Any:
+    require_village(gate.principal, body.village_code, Sector.AGRICULTURE)
+
+    def build(group_id: str, day: date) -> tuple[dict[str, Any], Payload]:
+        data = ev.FarmerGroupRegistered(
+            occurred_on=day, group_id=group_id, village_code=body.village_code, name=body.name
+        )
+        return _data_fields(data), data
+
+    return record(
+        gate,
+        store_of(request),
+        body=body,
+        collection=GROUPS,
+        id_field="group_id",
+        id_prefix="grp",
+        village_code=body.village_code,
+        build=build,
+        subject=None,
+        given_id=body.group_id,
+        occurred_on=body.occurred_on,
+    )
+
+
+def membership_id(group_id: str, household_id: str) -> str:
+    return "mbr-" + hashlib.sha256(f"{group_id}|{household_id}".encode()).hexdigest()[:24]
+
+
+@router.post(
+    "/farmer-groups/{group_id}/members",
+    status_code=status.HTTP_201_CREATED,
+    response_model=GroupMemberPublic,
+    responses={
+        **WRITE_RESPONSES,
+        200: {"model": GroupMemberPublic, "description": "already a member: the membership"},
+    },
+    summary="A household joins a farmer group (emits farmer_group_joined; once per household)",
+)
+def join_farmer_group(
+    group_id: str, body: GroupMemberCreate, request: Request, gate: WriteGateDep
+) -> Any:
+    store = store_of(request)
+    load_in_scope(store, GROUPS, group_id, gate.principal, sector=Sector.AGRICULTURE, what="group")
+    require_village(gate.principal, body.village_code, Sector.AGRICULTURE)
+    existing = store.get(MEMBERS, membership_id(group_id, body.household_id))
+    if existing is not None:  # the gate still replays a retried first answer (its 201)
+        params = {"group_id": group_id}
+        return gate.run(lambda _ids: Written(200, public_view(existing)), body=body, params=params)
+
+    def build(_id: str, day: date) -> tuple[dict[str, Any], Payload]:
+        data = ev.FarmerGroupJoined(
+            occurred_on=day, group_id=group_id, household_id=body.household_id
+        )
+        return _data_fields(data), data
+
+    return record(
+        gate,
+        store,
+        body=body,
+        collection=MEMBERS,
+        id_field="membership_id",
+        id_prefix="mbr",
+        village_code=body.village_code,
+        build=build,
+        subject=body.household_id,
+        given_id=membership_id(group_id, body.household_id),
+        occurred_on=body.occurred_on,
+        params={"group_id": group_id},
+    )
+
+
 # reads ------------------------------------------------------------------------------------
 @router.get("/plots", response_model=PageOut[PlotPublic], summary="Plots in scope")
 def list_plots(
@@ -407,3 +545,24 @@ def list_records(
 def get_record(fact_id: str, principal: PrincipalDep, request: Request) -> Any:
     doc = load_in_scope(store_of(request), RECORDS, fact_id, principal, what="record")
     return public_view(doc)
+
+
+@router.get(
+    "/farmer-groups", response_model=PageOut[FarmerGroupPublic], summary="Farmer groups in scope"
+)
+def list_farmer_groups(
+    principal: PrincipalDep, request: Request, page: PageDep, village_code: VillageQuery = None
+) -> Any:
+    return list_in_scope(store_of(request), GROUPS, principal, page, village_code=village_code)
+
+
+@router.get(
+    "/farmer-groups/{group_id}",
+    response_model=FarmerGroupDetailPublic,
+    summary="One farmer group with its member households",
+)
+def get_farmer_group(group_id: str, principal: PrincipalDep, request: Request) -> Any:
+    store = store_of(request)
+    group = load_in_scope(store, GROUPS, group_id, principal, what="group")
+    members = _all_of(store, MEMBERS, {"group_id": group_id})
+    return {**public_view(group), "members": [public_view(m) for m in members]}

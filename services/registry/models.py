@@ -48,6 +48,14 @@ class VillagePublic(BaseModel):
 
 
 KkNumber = Annotated[str, Field(pattern=r"^[0-9]{16}$", description="16-digit KK number")]
+Nik = Annotated[str, Field(pattern=r"^[0-9]{16}$", description="16-digit NIK")]
+MemberNiks = Annotated[
+    list[Nik],
+    Field(
+        max_length=50,
+        description="the members' NIKs, kept only as keyed hashes (for matching), never shown",
+    ),
+]
 
 
 class HouseholdCreate(BaseModel):
@@ -68,6 +76,7 @@ class HouseholdCreate(BaseModel):
     members: PositiveCount
     head_name: Annotated[str, Field(min_length=1, max_length=120)] | None = None
     kk_number: KkNumber | None = None
+    member_niks: MemberNiks | None = None
     household_id: Id | None = None
     occurred_on: date | None = None
 
@@ -75,7 +84,30 @@ class HouseholdCreate(BaseModel):
 class HouseholdUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"members": 5}]})
     members: PositiveCount
+    member_niks: MemberNiks | None = None
     occurred_on: date | None = None
+
+
+class HouseholdMatch(BaseModel):
+    """A lookup by a member's NIK or by the KK number; the numbers are only hashed, never kept."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"village_code": "3204052001", "nik": "3204054101900002"}]},
+    )
+    village_code: VillageCode
+    nik: Nik | None = None
+    kk_number: KkNumber | None = None
+    member_niks: MemberNiks | None = Field(
+        None, description="with kk_number: also say whether these are the members on record"
+    )
+
+
+class HouseholdMatchPublic(BaseModel):
+    household_id: str
+    village_code: str
+    members: int
+    same_member_niks: bool | None = None
 
 
 class HouseholdPublic(BaseModel):

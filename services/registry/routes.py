@@ -1,4 +1,11 @@
-"""Registry routes: thin — validate, check scope, hand to the write gate, map to HTTP."""
+"""Registry routes: thin — validate, check scope, hand to the write gate, map to HTTP.
+
+NIK and KK numbers arrive only in request bodies and are kept only as keyed hashes
+(``shared.pii``): ``kk_hash`` on the household (one household per KK number in a village),
+``nik_hashes`` for its members. ``registry_member_index`` finds a household by a member's
+NIK hash; it is written before the household and verified against it on every lookup, so a
+write that fails half-way leaves at most a stale candidate that is never answered.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,8 @@ from fastapi import APIRouter, Query, Request, status
 
 from services.registry.models import (
     HouseholdCreate,
+    HouseholdMatch,
+    HouseholdMatchPublic,
     HouseholdPublic,
     HouseholdUpdate,
     VillageCreate,
@@ -24,7 +33,7 @@ from shared.commands import (
     today_or,
     update_once,
 )
-from shared.errors import ROUTE_PROBLEMS, Problem, field_problem
+from shared.errors import ROUTE_PROBLEMS, Problem, field_problem, problem_doc
 from shared.events import catalogue as ev
 from shared.events.catalogue import VillageCode
 from shared.pagination import PageDep, PageOut, checked_cursor, page_of
@@ -34,10 +43,18 @@ from shared.recording import WRITE_RESPONSES
 
 VILLAGES = "registry_villages"
 HOUSEHOLDS = "registry_households"
+MEMBER_INDEX = "registry_member_index"
 COLLECTIONS = (
     CollectionSpec(VILLAGES, indexes=("district_code",), outbox=True),
-    CollectionSpec(HOUSEHOLDS, indexes=("village_code", "district_code"), outbox=True),
+    CollectionSpec(HOUSEHOLDS, indexes=("village_code", "district_code", "kk_hash"), outbox=True),
+    CollectionSpec(MEMBER_INDEX),
 )
+INDEX_CANDIDATES = 5  # households a NIK was last registered in (newest last)
+MATCH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **{k: v for k, v in WRITE_RESPONSES.items() if k != 409},
+    403: problem_doc("the token does not cover the village, or the role only reads"),
+    404: problem_doc("no household of the village has this NIK or KK number"),
+}
 router = APIRouter(prefix="/registry", tags=["registry"], responses=ROUTE_PROBLEMS)
 
 
@@ -47,6 +64,34 @@ def _store(request: Request) -> Store:
 
 def _vault(request: Request) -> PiiVault:
     return PiiVault(request.app.state.runtime.settings.pii_key)
+
+
+def _nik_hashes(vault: PiiVault, niks: list[str] | None) -> list[str] | None:
+    return None if niks is None else sorted({vault.match_hash(n) for n in niks})
+
+
+def _index_members(store: Store, village_code: str, household_id: str, hashes: list[str]) -> None:
+    """Name the household as the newest candidate for each NIK hash (before it is written)."""
+    keys = [f"{village_code}:{h}" for h in hashes]
+    found = store.get_many(MEMBER_INDEX, keys)
+    for key in keys:
+        known = [h for h in found.get(key, {}).get("households", []) if h != household_id]
+        households = [*known, household_id][-INDEX_CANDIDATES:]
+        store.replace(MEMBER_INDEX, {"_id": key, "households": households})
+
+
+def _by_nik(store: Store, village_code: str, nik_hash: str) -> Doc | None:
+    entry = store.get(MEMBER_INDEX, f"{village_code}:{nik_hash}") or {}
+    for household_id in reversed(entry.get("households", [])):
+        doc = store.get(HOUSEHOLDS, household_id)
+        if doc and doc["village_code"] == village_code and nik_hash in doc.get("nik_hashes", []):
+            return doc
+    return None
+
+
+def _by_kk(store: Store, village_code: str, kk_hash: str) -> Doc | None:
+    found = store.find(HOUSEHOLDS, {"village_code": village_code, "kk_hash": kk_hash}, limit=1)
+    return found.items[0] if found.items else None
 
 
 def _village_public(doc: Doc) -> dict[str, Any]:
@@ -127,7 +172,7 @@ def get_village(village_code: VillageCode, principal: PrincipalDep, request: Req
     status_code=status.HTTP_201_CREATED,
     response_model=HouseholdPublic,
     responses=WRITE_RESPONSES,
-    summary="Register a household (KK number hashed on arrival)",
+    summary="Register a household (KK number and members' NIKs hashed on arrival)",
 )
 def register_household(body: HouseholdCreate, request: Request, gate: WriteGateDep) -> Any:
     require_village(gate.principal, body.village_code, Sector.REGISTRY)
@@ -135,10 +180,19 @@ def register_household(body: HouseholdCreate, request: Request, gate: WriteGateD
     store, vault = _store(request), _vault(request)
     if store.get(VILLAGES, body.village_code) is None:
         raise field_problem("village_code", "village is not registered")
+    nik_hashes = _nik_hashes(vault, body.member_niks)
 
     def action(ids: Ids) -> Written:
         day = today_or(body.occurred_on)
         household_id = body.household_id or ids.new("hh")
+        if body.kk_number is not None:
+            same_kk = _by_kk(store, body.village_code, vault.match_hash(body.kk_number))
+            if same_kk is not None and same_kk["_id"] != household_id:
+                raise field_problem(
+                    "kk_number",
+                    f"already registered in this village as household {same_kk['_id']}",
+                    409,
+                )
         doc: Doc = {
             "_id": household_id,
             "household_id": household_id,
@@ -152,6 +206,9 @@ def register_household(body: HouseholdCreate, request: Request, gate: WriteGateD
             doc["kk_last4"] = vault.last4(body.kk_number)
         if body.head_name is not None:
             doc["head_name_sealed"] = vault.seal(body.head_name)
+        if nik_hashes is not None:
+            doc["nik_hashes"] = nik_hashes
+            _index_members(store, body.village_code, household_id, nik_hashes)
         event = build_event(
             ev.HouseholdRegistered(
                 occurred_on=day,
@@ -190,6 +247,7 @@ def update_household(
     doc = _household_in_scope(store, gate.principal, household_id)
     require_village(gate.principal, doc["village_code"], Sector.REGISTRY)
     not_future("occurred_on", body.occurred_on)
+    nik_hashes = _nik_hashes(vault, body.member_niks)
 
     def action(ids: Ids) -> Written:
         day = today_or(body.occurred_on)
@@ -199,17 +257,44 @@ def update_household(
             subject=household_id,
             event_id=ids.new("ev"),
         )
-        update_once(
-            store,
-            HOUSEHOLDS,
-            household_id,
-            {"members": body.members, "updated_on": day.isoformat()},
-            [event],
-            event["id"],
-        )
+        changes: Doc = {"members": body.members, "updated_on": day.isoformat()}
+        if nik_hashes is not None:
+            changes["nik_hashes"] = nik_hashes
+            _index_members(store, doc["village_code"], household_id, nik_hashes)
+        update_once(store, HOUSEHOLDS, household_id, changes, [event], event["id"])
         return Written(200, _household_public(store.get(HOUSEHOLDS, household_id) or doc, vault))
 
     return gate.run(action, body=body, params={"household_id": household_id})
+
+
+@router.post(
+    "/households/match",
+    response_model=HouseholdMatchPublic,
+    responses=MATCH_RESPONSES,
+    summary="Find a household by a member's NIK or its KK number (hashed, never kept or shown)",
+)
+def match_household(body: HouseholdMatch, principal: PrincipalDep, request: Request) -> Any:
+    require_village(principal, body.village_code, None)
+    if not any(principal.can_write(sector) for sector in Sector):
+        raise Problem(403, f"role {principal.role} may not look up NIK or KK numbers")
+    if (body.nik is None) == (body.kk_number is None):
+        raise field_problem("nik", "give exactly one of nik and kk_number")
+    store, vault = _store(request), _vault(request)
+    if body.kk_number is not None:
+        doc = _by_kk(store, body.village_code, vault.match_hash(body.kk_number))
+        what = "KK number"
+    else:
+        doc = _by_nik(store, body.village_code, vault.match_hash(body.nik or ""))
+        what = "NIK"
+    if doc is None:
+        raise Problem(404, f"no household of village {body.village_code} has this {what}")
+    wanted = _nik_hashes(vault, body.member_niks)
+    return HouseholdMatchPublic(
+        household_id=doc["household_id"],
+        village_code=doc["village_code"],
+        members=doc["members"],
+        same_member_niks=None if wanted is None else wanted == doc.get("nik_hashes", []),
+    ).model_dump(mode="json")
 
 
 @router.get("/households", response_model=PageOut[HouseholdPublic], summary="Households in scope")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -56,6 +56,26 @@ class HouseholdRegistered(Payload):
 class HouseholdUpdated(Payload):
     household_id: Id
     members: PositiveCount
+
+
+IdmStatus = Literal["sangat_tertinggal", "tertinggal", "berkembang", "maju", "mandiri"]
+IndexShare = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+class IdmRecorded(Payload):
+    """A village's Indeks Desa Membangun for one year, as the Kemendesa IDM data publishes it:
+    the social (IKS), economic (IKE) and ecological (IKL) resilience indices, their mean
+    and the status."""
+
+    village_code: VillageCode
+    year: Annotated[int, Field(ge=2015, le=2100)]
+    iks: IndexShare
+    ike: IndexShare
+    ikl: IndexShare
+    score: IndexShare
+    status: IdmStatus
+    target_status: IdmStatus | None = None
+    indicators: Annotated[int, Field(ge=0, le=200, description="indicator rows imported")] = 0
 
 
 # training ---------------------------------------------------------------------------------
@@ -200,6 +220,41 @@ class ExtensionVisitRecorded(Payload):
     source_system: Text
 
 
+Season = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9]{4}-MT[1-3]$",
+        description="planting season: year and musim tanam 1-3",
+        examples=["2026-MT1"],
+    ),
+]
+
+
+class FarmerGroupRegistered(Payload):
+    """A kelompok tani (farmer group) of a village; its name is the group's, never a person's."""
+
+    group_id: Id
+    village_code: VillageCode
+    name: Text
+
+
+class FarmerGroupJoined(Payload):
+    group_id: Id
+    household_id: Id
+
+
+class InputPlanned(Payload):
+    """Fertiliser planned for a household and season (e-RDKK): a plan, not ``input_applied``."""
+
+    household_id: Id
+    season: Season
+    input_type: vocab.InputType
+    product: Text
+    kg: Kg
+    group_id: Id | None = None
+    source_system: Text
+
+
 # livestock --------------------------------------------------------------------------------
 class HerdRegistered(Payload):
     herd_id: Id
@@ -260,6 +315,7 @@ CATALOGUE: dict[str, dict[str, type[Payload]]] = {
         "village_registered": VillageRegistered,
         "household_registered": HouseholdRegistered,
         "household_updated": HouseholdUpdated,
+        "idm_recorded": IdmRecorded,
     },
     "training": {
         "program_created": ProgramCreated,
@@ -285,6 +341,9 @@ CATALOGUE: dict[str, dict[str, type[Payload]]] = {
         "input_applied": InputApplied,
         "crop_loss_reported": CropLossReported,
         "extension_visit_recorded": ExtensionVisitRecorded,
+        "farmer_group_registered": FarmerGroupRegistered,
+        "farmer_group_joined": FarmerGroupJoined,
+        "input_planned": InputPlanned,
     },
     "livestock": {
         "herd_registered": HerdRegistered,

@@ -27,7 +27,7 @@ class WriteCase:
     method: str
     path: str
     body: dict[str, Any]
-    event_type: str
+    event_type: str | None  # None: a lookup sent as POST (the body holds a NIK), no event
     bad: list[tuple[str, Any]]
     setup: Setup | None = None
     id_field: str | None = None

@@ -89,6 +89,9 @@ def test_write_answers_and_emits_exactly_its_event(case: WriteCase, api: tuple) 
     answer = r.json()
     if case.id_field:
         assert answer[case.id_field]
+    if case.event_type is None:
+        assert store.outbox_backlog() == before
+        return
     assert store.outbox_backlog() == before + 1
     emitted = events_of_type(store, case.event_type)
     envelope = emitted[-1]
@@ -153,4 +156,4 @@ def test_idempotency_key_retry_records_nothing_new(case: WriteCase, api: tuple) 
     second = send(client, case, keyed, case.body, params)
     assert first.status_code == second.status_code == case.status, second.text
     assert first.json() == second.json()
-    assert store.outbox_backlog() == before + 1
+    assert store.outbox_backlog() == before + (case.event_type is not None)

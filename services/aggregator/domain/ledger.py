@@ -314,6 +314,8 @@ _HANDLERS: dict[type[ev.Payload], Callable[[Ledger, Any, str, CloudEvent], None]
     ev.InputApplied: _input,
     ev.CropLossReported: _crop_loss,
     ev.ExtensionVisitRecorded: _only_dated,
+    ev.FarmerGroupJoined: _only_dated,
+    ev.InputPlanned: _only_dated,  # a plan (e-RDKK) is not an input used: no green effect
     ev.HerdRegistered: _herd_registered,
     ev.AnimalsBorn: _born,
     ev.AnimalsDied: _died,

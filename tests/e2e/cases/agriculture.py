@@ -13,6 +13,11 @@ def _plot(client: TestClient, headers: dict[str, str]) -> dict[str, str]:
     return {"plot_id": create(client, headers, "/agriculture/plots", body)["plot_id"]}
 
 
+def _group(client: TestClient, headers: dict[str, str]) -> dict[str, str]:
+    body = {"village_code": V, "name": "Poktan Sri Mulya"}
+    return {"group_id": create(client, headers, "/agriculture/farmer-groups", body)["group_id"]}
+
+
 def _household_fact(**fields: object) -> dict[str, object]:
     return {"household_id": HH, "village_code": V, "occurred_on": "2026-02-10", **fields}
 
@@ -163,5 +168,63 @@ CASES = [
             ("source_system", MISSING),
         ],
         data_expect={"extension_worker_id": "ppl-cibiru-01", "source_system": "simluhtan"},
+    ),
+    WriteCase(
+        name="agriculture plan input",
+        method="POST",
+        path="/agriculture/input-plans",
+        body=_household_fact(
+            season="2026-MT1",
+            input_type="chemical_fertilizer",
+            product="Urea",
+            kg=100,
+            group_id="poktan-sri-mulya",
+            source_system="e-rdkk",
+        ),
+        event_type="lumbung.agriculture.input_planned.v1",
+        id_field="fact_id",
+        bad=[
+            *HOUSEHOLD_BAD,
+            ("season", "MT1"),
+            ("season", "2026-MT4"),
+            ("input_type", "urea"),
+            ("kg", 0),
+            ("product", ""),
+            ("source_system", MISSING),
+        ],
+        data_expect={"season": "2026-MT1", "product": "urea", "kg": 100},
+    ),
+    WriteCase(
+        name="agriculture register farmer group",
+        method="POST",
+        path="/agriculture/farmer-groups",
+        body={"village_code": V, "name": "Poktan Mekar Tani", "occurred_on": "2024-08-17"},
+        event_type="lumbung.agriculture.farmer_group_registered.v1",
+        id_field="group_id",
+        bad=[
+            ("village_code", "32040520"),
+            ("village_code", MISSING),
+            ("name", ""),
+            ("name", MISSING),
+            ("group_id", "poktan mekar"),
+            ("occurred_on", "2999-01-01"),
+        ],
+        data_expect={"name": "Poktan Mekar Tani", "village_code": V},
+    ),
+    WriteCase(
+        name="agriculture join farmer group",
+        method="POST",
+        path="/agriculture/farmer-groups/{group_id}/members",
+        body={"household_id": HH, "village_code": V, "occurred_on": "2024-09-01"},
+        setup=_group,
+        event_type="lumbung.agriculture.farmer_group_joined.v1",
+        id_field="membership_id",
+        bad=[
+            ("village_code", "32040520"),
+            ("household_id", "hh 7!"),
+            ("household_id", MISSING),
+            ("occurred_on", "2999-01-01"),
+        ],
+        data_expect={"household_id": HH},
     ),
 ]

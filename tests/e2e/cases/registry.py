@@ -5,6 +5,15 @@ from tests.e2e.routecases import MISSING, WriteCase, create
 V = "3204052001"
 
 
+NIK = "3204054101900002"
+
+
+def _household_with_nik(client, headers) -> dict[str, str]:
+    body = {"village_code": V, "members": 2, "member_niks": [NIK, "3204051203880001"]}
+    create(client, headers, "/registry/households", body)
+    return {}
+
+
 def _household(client, headers) -> dict[str, str]:
     hh = create(client, headers, "/registry/households", {"village_code": V, "members": 3})
     return {"household_id": hh["household_id"]}
@@ -64,5 +73,22 @@ CASES = [
         status=200,
         bad=[("members", 0), ("members", MISSING), ("occurred_on", "01-03-2026")],
         data_expect={"members": 6},
+    ),
+    WriteCase(
+        name="registry match household by nik",
+        method="POST",
+        path="/registry/households/match",
+        body={"village_code": V, "nik": NIK},
+        setup=_household_with_nik,
+        event_type=None,
+        id_field="household_id",
+        status=200,
+        bad=[
+            ("village_code", "3204x52001"),
+            ("village_code", MISSING),
+            ("nik", "320405410190000"),
+            ("nik", MISSING),
+            ("member_niks", ["12"]),
+        ],
     ),
 ]
