@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from typing import Protocol
 
-from shared.events.catalogue import InvalidEvent, Payload, decode_event
+from shared.events.catalogue import MAX_EVENT_BYTES, InvalidEvent, Payload, decode_event
 from shared.events.envelope import DEADLETTER_TOPIC, CloudEvent
 from shared.observability import BATCH_LATENCY, BATCH_SIZE, CONSUMER_LAG, DEAD_LETTERS
 from shared.ports.bus import Bus, BusUnavailable, Consumer, Message, Record
@@ -21,6 +21,23 @@ from shared.ports.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 DEADLETTER_SAMPLE_BYTES = 64 * 1024
+
+
+def _as_text(raw: bytes) -> bytes | str:
+    """The value as ``json.loads`` would read it, decoded here when that is plain UTF-8.
+
+    ``json.loads(bytes)`` first sniffs the encoding (BOMs, UTF-16/32 null patterns) in
+    Python, then decodes with ``surrogatepass``; for a value that starts with ``{`` that is
+    always UTF-8, so decoding it here the same way gives ``decode_event`` the identical
+    text without the per-event sniffing. Anything else (too large, another first byte,
+    not decodable) is passed on as bytes, so every verdict and message stays the same.
+    """
+    if len(raw) <= MAX_EVENT_BYTES and raw[:1] == b"{" and raw[1:2] != b"\x00":
+        try:
+            return raw.decode("utf-8", "surrogatepass")
+        except UnicodeDecodeError:
+            return raw
+    return raw
 
 
 class BatchHandler(Protocol):
@@ -91,7 +108,7 @@ class ConsumerWorker:
         dead: list[Message] = []
         for record in records:
             try:
-                envelope, payload = decode_event(record.value)
+                envelope, payload = decode_event(_as_text(record.value))
                 if record.key is not None and record.key != envelope.villagecode:
                     raise InvalidEvent("key does not match villagecode")
                 valid.append((envelope, payload))

@@ -9,6 +9,9 @@ from services.aggregator.projector import Projector
 from services.aggregator.views import ViewBuilder
 from shared.runtime import Runtime
 
+# The live consumer rebuilds touched villages at most this often under steady load.
+VIEW_FLUSH_INTERVAL_S = 0.25
+
 
 @dataclass
 class Aggregator:
@@ -29,7 +32,12 @@ def aggregator_of(runtime: Runtime) -> Aggregator:
         views = ViewBuilder(
             runtime.store, rules, runtime.clock, history_months=runtime.settings.view_months
         )
-        projector = Projector(runtime.store, views, full_batch=runtime.settings.consumer_batch)
+        projector = Projector(
+            runtime.store,
+            views,
+            full_batch=runtime.settings.consumer_batch,
+            min_flush_interval_s=VIEW_FLUSH_INTERVAL_S,
+        )
         found = Aggregator(rules, views, projector)
         runtime.extras["aggregator"] = found
     return found

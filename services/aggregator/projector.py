@@ -11,12 +11,18 @@ changes no ledger and rebuilds the same views.
 While the consumer is catching up (full batches), rebuilding views after every batch
 would dominate the work, so touched villages are written as durable "dirty" markers in
 the same bulk write and rebuilt once the consumer reaches the head of the log or idles.
-A marker outlives a crash, so no pending rebuild is lost.
+A marker outlives a crash, so no pending rebuild is lost. Under a steady trickle of small
+batches the live consumer also rebuilds at most every ``min_flush_interval_s`` (the markers
+hold what is pending meanwhile; an idle poll rebuilds the rest).
 """
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from collections.abc import Sequence
+from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from services.aggregator.domain.ledger import (
@@ -46,6 +52,11 @@ Event = tuple[CloudEvent, ev.Payload]
 _ALL_MONTHS = "0000-00"  # registration is reference data: it counts in every month
 
 
+@lru_cache(maxsize=4096)
+def _month_of_day(day: date) -> str:
+    return month_of(day)
+
+
 class Projector:
     def __init__(
         self,
@@ -54,31 +65,48 @@ class Projector:
         *,
         defer_views: bool = False,
         full_batch: int = 1000,
+        min_flush_interval_s: float = 0.0,
     ) -> None:
         self.store = store
         self.views = views
         self.defer_views = defer_views
         self.full_batch = full_batch
+        # Under a steady trickle of small batches, rebuilding the touched villages after
+        # every batch rebuilds the same villages many times a second; with an interval, a
+        # batch rebuilds only if the last rebuild is that old (the dirty markers keep the
+        # rest, and an idle poll's tick rebuilds whatever is left).
+        self.min_flush_interval_s = min_flush_interval_s
+        self._last_flush = float("-inf")
 
     def apply(self, events: Sequence[Event]) -> None:
         touched: dict[str, str] = {}
 
         def touch(village: str | None, month: str) -> None:
             if village:
-                touched[village] = min(touched.get(village, month), month)
+                current = touched.get(village)
+                if current is None or month < current:
+                    touched[village] = month
 
         by_household: dict[str, list[Event]] = {}
         programs: list[Event] = []
         villages: list[Event] = []
-        for envelope, payload in events:
-            EVENTS_CONSUMED.labels(envelope.type).inc()
+        consumed: Counter[str] = Counter()
+        for event in events:
+            envelope, payload = event
+            consumed[envelope.type] += 1
             household = household_id_of(payload)
             if household is not None:
-                by_household.setdefault(household, []).append((envelope, payload))
+                found = by_household.get(household)
+                if found is None:
+                    by_household[household] = [event]
+                else:
+                    found.append(event)
             elif isinstance(payload, ev.ProgramCreated):
-                programs.append((envelope, payload))
+                programs.append(event)
             elif isinstance(payload, ev.VillageRegistered):
-                villages.append((envelope, payload))
+                villages.append(event)
+        for etype, n in consumed.items():
+            EVENTS_CONSUMED.labels(etype).inc(n)
 
         upserts = self._fold_ledgers(by_household, touch)
         upserts += self._fold_references(PROGRAMS, programs, apply_program, touch)
@@ -86,7 +114,8 @@ class Projector:
         upserts += self._dirty_markers(touched)
         self.store.bulk_replace(upserts)
         catching_up = len(events) >= self.full_batch
-        if not self.defer_views and not catching_up:
+        due = time.monotonic() - self._last_flush >= self.min_flush_interval_s
+        if not self.defer_views and not catching_up and due:
             self.flush_views()
 
     def _dirty_markers(self, touched: dict[str, str]) -> list[BulkUpsert]:
@@ -102,19 +131,25 @@ class Projector:
     def _fold_ledgers(self, by_household: dict[str, list[Event]], touch: Any) -> list[BulkUpsert]:
         stored = self.store.get_many(LEDGERS, by_household)
         upserts: list[BulkUpsert] = []
+        duplicates: Counter[str] = Counter()
         for household, events in by_household.items():
-            ledger = strip_id(stored[household]) if household in stored else new_ledger(household)
+            ledger = stored.get(household)
+            if ledger is None:
+                ledger = new_ledger(household)
+            else:  # a fresh document from the store: drop its id in place (as strip_id)
+                ledger.pop("_id", None)
+                ledger.pop("_cmds", None)
             before = ledger.get("village_code")
             changed = False
             for envelope, payload in events:
                 if apply_event(ledger, envelope, payload):
                     changed = True
                 else:
-                    EVENTS_DUPLICATE.labels(envelope.type).inc()
+                    duplicates[envelope.type] += 1
                 month = (
                     _ALL_MONTHS
                     if isinstance(payload, ev.HouseholdRegistered)
-                    else month_of(payload.occurred_on)
+                    else _month_of_day(payload.occurred_on)
                 )
                 touch(envelope.villagecode, month)
                 touch(ledger.get("village_code"), month)
@@ -133,6 +168,8 @@ class Projector:
                 touch(before, _ALL_MONTHS)
             if changed:
                 upserts.append(BulkUpsert(LEDGERS, {"_id": household, **ledger}))
+        for etype, n in duplicates.items():
+            EVENTS_DUPLICATE.labels(etype).inc(n)
         return upserts
 
     def _fold_references(
@@ -159,6 +196,7 @@ class Projector:
 
     def flush_views(self) -> int:
         """Rebuild the views of every village marked dirty; return how many villages."""
+        self._last_flush = time.monotonic()
         pending = {d["_id"]: d["first"] for d in scan(self.store, DIRTY, {})}
         self.views.refresh(pending)
         for village in pending:

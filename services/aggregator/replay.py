@@ -62,10 +62,13 @@ def replay(
             done += n
             REPLAY_EVENTS.inc(n)
             idle = idle + 1 if n == 0 else 0
-            total = done + worker.lag()
+            left = worker.lag()
+            total = done + left
             REPLAY_PROGRESS.set(done / total if total else 1.0)
             if progress is not None:
                 progress(done, total)
+            if n and not left:
+                break  # the consumer owns every partition and has read to the end of each
     finally:
         worker.stop()
     villages = projector.flush_views()

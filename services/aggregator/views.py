@@ -15,9 +15,8 @@ from services.aggregator.domain.months import add_months, month_of, month_range
 from services.aggregator.domain.rules import RuleSet
 from services.aggregator.domain.scoring import (
     district_summary,
-    enrolment_statuses,
     follow_ups,
-    village_summary,
+    village_months,
 )
 from services.aggregator.readmodel import (
     DISTRICT_MONTHS,
@@ -58,16 +57,9 @@ class ViewBuilder:
     ) -> list[dict[str, Any]]:
         programs = programs_of(self.store, ledgers)
         out = []
-        for month in months:
-            summary = village_summary(
-                ledgers, programs, village_code=village_code, month=month, rules=self.rules
-            )
-            statuses = [
-                s
-                for ledger in ledgers
-                if ledger.get("registered")
-                for s in enrolment_statuses(ledger, programs, month, self.rules)
-            ]
+        for summary, statuses in village_months(
+            ledgers, programs, village_code=village_code, months=months, rules=self.rules
+        ):
             summary["follow_ups"] = follow_ups(statuses)
             out.append(summary)
         return out

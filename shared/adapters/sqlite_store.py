@@ -11,6 +11,8 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import groupby
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +50,21 @@ def _ident(name: str) -> str:
     return name
 
 
+# One encoder, built once: json.dumps with options builds a new JSONEncoder on every call.
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str).encode
+_loads = json.loads
+
+
 def _dumps(doc: Doc) -> str:
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _ENCODE(doc)
+
+
+def _public(raw: str) -> Doc:
+    """The stored document without the outbox fields (a fresh dict either way)."""
+    doc: Doc = _loads(raw)
+    if PENDING in doc or OUTBOX_AT in doc or OUTBOX in doc:
+        return public(doc)  # type: ignore[return-value]
+    return doc
 
 
 class SqliteStore(Store):
@@ -171,7 +186,7 @@ class SqliteStore(Store):
     def get(self, collection: str, doc_id: str) -> Doc | None:
         t = self._table(collection)
         row = self._query(f"SELECT doc FROM {t} WHERE id=?", (doc_id,))
-        return public(json.loads(row[0][0])) if row else None
+        return _public(row[0][0]) if row else None
 
     def get_many(self, collection: str, doc_ids: Iterable[str]) -> dict[str, Doc]:
         t = self._table(collection)
@@ -183,7 +198,7 @@ class SqliteStore(Store):
             for doc_id, raw in self._query(
                 f"SELECT id, doc FROM {t} WHERE id IN ({marks})", tuple(chunk)
             ):
-                found[doc_id] = public(json.loads(raw))  # type: ignore[assignment]
+                found[doc_id] = _public(raw)
         return found
 
     def _where(self, where: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
@@ -218,7 +233,7 @@ class SqliteStore(Store):
         rows = self._query(
             f"SELECT id, doc FROM {t} WHERE {clause} ORDER BY id LIMIT ?", (*params, limit + 1)
         )
-        items = [public(json.loads(raw)) for _, raw in rows[:limit]]
+        items = [_public(raw) for _, raw in rows[:limit]]
         cursor = encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None
         return Page(items=items, next_cursor=cursor)  # type: ignore[arg-type]
 
@@ -247,13 +262,18 @@ class SqliteStore(Store):
     def bulk_replace(self, upserts: Sequence[BulkUpsert]) -> None:
         if not upserts:
             return
+        # One executemany per run of the same collection (same statements, same order).
+        runs = [
+            (collection, [(str(up.doc["_id"]), _dumps(up.doc)) for up in group])
+            for collection, group in groupby(upserts, key=attrgetter("collection"))
+        ]
         with self._lock, write_transaction(self._db, StoreUnavailable) as db:
-            for up in upserts:
-                t = self._table(up.collection)
-                db.execute(
+            for collection, rows in runs:
+                t = self._table(collection)
+                db.executemany(
                     f"INSERT INTO {t}(id, doc) VALUES (?, ?) "
                     "ON CONFLICT(id) DO UPDATE SET doc=excluded.doc",
-                    (str(up.doc["_id"]), _dumps(up.doc)),
+                    rows,
                 )
 
     def delete(self, collection: str, doc_id: str) -> None:

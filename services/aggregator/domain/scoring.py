@@ -21,11 +21,13 @@ Choices where RESILIENCE.md is silent:
 
 from __future__ import annotations
 
+import itertools
 import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
@@ -179,74 +181,34 @@ def score_household(ledger: Ledger, month: str, rules: RuleSet) -> HouseholdScor
             channels.update(entry["ch"])
     total = income["umkm"] + income["crop"] + income["livestock"]
     size = household_size(ledger, end)
-
-    # income
-    per_capita = total / rules.window_months / size
-    target = rules.income_poverty_multiple * rules.poverty_line
-    p_income = min(1.0, per_capita / target)
-
-    # diversity
-    shares = {s: (income[s] / total if total else 0.0) for s in SECTORS}
-    p_diversity = 0.0
-    if total:
-        p_diversity = min(1.0, (1 - sum(v * v for v in shares.values())) / _DIVERSITY_MAX)
-
-    # digital
-    digital_share = digital / total if total else 0.0
-    channel_part = min(1.0, len(channels) / rules.digital_channel_cap)
-    p_digital = 0.0
-    if total:
-        p_digital = (
-            rules.digital_share_weight * digital_share + rules.digital_channel_weight * channel_part
-        )
-
-    # capacity
     post, confidence = _latest_post_and_confidence(ledger, end)
     visits = _sum_months(months, window_tuple(month, rules.capacity_mentoring_months), "m")
-    u = min(1.0, post[2] / post[3]) if post is not None else 0.0
-    c = (confidence[2] - _CONFIDENCE_MIN) / _CONFIDENCE_SPAN if confidence is not None else 0.0
-    m = min(1.0, visits / rules.capacity_mentoring_cap)
-    p_capacity = (u + c + m) / _CAPACITY_PARTS
-
-    # assets
     tlu, heads = _tlu(ledger, month, end, rules)
     hectares = math.fsum(area for day, area in ledger["plots"].values() if day <= end)
-    p_assets = (
-        rules.assets_tlu_weight * min(1.0, tlu / rules.assets_tlu_cap)
-        + rules.assets_land_weight * min(1.0, hectares / rules.assets_hectare_cap)
-        + rules.assets_capital_weight * (1.0 if capital else 0.0)
-    )
-
-    # green
     practices = _practices_up_to(ledger, end)
-    inputs_g = organic_g + chemical_g
-    organic_share = organic_g / inputs_g if inputs_g else 0.0
-    p_green = (
-        rules.green_practice_weight * min(1.0, len(practices) / rules.green_practice_cap)
-        + rules.green_organic_weight * organic_share
-    )
-
-    # shocks
     shocks = _sum_months(months, window_tuple(month, rules.shock_months), "s")
-    shock_factor = 1 - min(rules.shock_cap, rules.shock_per_event * shocks)
-
-    raw = dict(
-        zip(
-            PILLARS,
-            (p_income, p_diversity, p_digital, p_capacity, p_assets, p_green),
-            strict=True,
-        )
+    raw = _raw_pillars(
+        income["umkm"],
+        income["crop"],
+        income["livestock"],
+        digital,
+        len(channels),
+        size,
+        post,
+        confidence,
+        visits,
+        tlu,
+        hectares,
+        capital,
+        len(practices),
+        organic_g,
+        chemical_g,
+        shocks,
+        rules,
     )
-    weights = rules.weights
-    weighted = (
-        weights.income * p_income
-        + weights.diversity * p_diversity
-        + weights.digital * p_digital
-        + weights.capacity * p_capacity
-        + weights.assets * p_assets
-        + weights.green * p_green
-    )
-    index = round_half_up(100 * shock_factor * weighted, 1)
+    pillars, shock_factor = raw[:6], raw[6]
+    per_capita, target, shares, digital_share, u, c, m, organic_share = raw[7:]
+    index = _index_of(pillars, shock_factor, rules)
     income["total"] = total
     income["digital"] = digital
     explain = {
@@ -293,13 +255,109 @@ def score_household(ledger: Ledger, month: str, rules: RuleSet) -> HouseholdScor
         has_data=has_data(ledger, month),
         index=index,
         band=band_of(index, rules),
-        pillars={p: round_half_up(v, 3) for p, v in raw.items()},
+        pillars={p: round_half_up(v, 3) for p, v in zip(PILLARS, pillars, strict=True)},
         shock_factor=round_half_up(shock_factor, 3),
         income=income,
         size=size,
         rule_set=rules.name,
         explain=explain,
     )
+
+
+def _raw_pillars(
+    umkm: int,
+    crop: int,
+    livestock: int,
+    digital: int,
+    channel_count: int,
+    size: int,
+    post: list[Any] | None,
+    confidence: list[Any] | None,
+    visits: int,
+    tlu: float,
+    hectares: float,
+    capital: int,
+    practice_count: int,
+    organic_g: int,
+    chemical_g: int,
+    shocks: int,
+    rules: RuleSet,
+) -> tuple[Any, ...]:
+    """The six unrounded pillars, the shock factor, then the figures ``explain`` shows:
+    (income, diversity, digital, capacity, assets, green, shock_factor, per_capita, target,
+    shares, digital_share, u, c, m, organic_share). The one place the formulas live, so
+    the household answer and the precomputed village months agree to the last bit."""
+    total = umkm + crop + livestock
+    per_capita = total / rules.window_months / size
+    target = rules.income_poverty_multiple * rules.poverty_line
+    p_income = min(1.0, per_capita / target)
+
+    shares = {
+        "umkm": umkm / total if total else 0.0,
+        "crop": crop / total if total else 0.0,
+        "livestock": livestock / total if total else 0.0,
+    }
+    p_diversity = 0.0
+    if total:
+        p_diversity = min(1.0, (1 - sum(v * v for v in shares.values())) / _DIVERSITY_MAX)
+
+    digital_share = digital / total if total else 0.0
+    channel_part = min(1.0, channel_count / rules.digital_channel_cap)
+    p_digital = 0.0
+    if total:
+        p_digital = (
+            rules.digital_share_weight * digital_share + rules.digital_channel_weight * channel_part
+        )
+
+    u = min(1.0, post[2] / post[3]) if post is not None else 0.0
+    c = (confidence[2] - _CONFIDENCE_MIN) / _CONFIDENCE_SPAN if confidence is not None else 0.0
+    m = min(1.0, visits / rules.capacity_mentoring_cap)
+    p_capacity = (u + c + m) / _CAPACITY_PARTS
+
+    p_assets = (
+        rules.assets_tlu_weight * min(1.0, tlu / rules.assets_tlu_cap)
+        + rules.assets_land_weight * min(1.0, hectares / rules.assets_hectare_cap)
+        + rules.assets_capital_weight * (1.0 if capital else 0.0)
+    )
+
+    inputs_g = organic_g + chemical_g
+    organic_share = organic_g / inputs_g if inputs_g else 0.0
+    p_green = (
+        rules.green_practice_weight * min(1.0, practice_count / rules.green_practice_cap)
+        + rules.green_organic_weight * organic_share
+    )
+
+    shock_factor = 1 - min(rules.shock_cap, rules.shock_per_event * shocks)
+    return (
+        p_income,
+        p_diversity,
+        p_digital,
+        p_capacity,
+        p_assets,
+        p_green,
+        shock_factor,
+        per_capita,
+        target,
+        shares,
+        digital_share,
+        u,
+        c,
+        m,
+        organic_share,
+    )
+
+
+def _index_of(pillars: Sequence[float], shock_factor: float, rules: RuleSet) -> float:
+    weights = rules.weights
+    weighted = (
+        weights.income * pillars[0]
+        + weights.diversity * pillars[1]
+        + weights.digital * pillars[2]
+        + weights.capacity * pillars[3]
+        + weights.assets * pillars[4]
+        + weights.green * pillars[5]
+    )
+    return round_half_up(100 * shock_factor * weighted, 1)
 
 
 def _latest_post_and_confidence(
@@ -696,3 +754,225 @@ def program_impact(
         "did": did,
         "months_after": len(after),
     }
+
+
+# village months in one pass ----------------------------------------------------------------
+def village_months(
+    ledgers: Iterable[Ledger],
+    programs: Mapping[str, Mapping[str, Any]],
+    *,
+    village_code: str,
+    months: Sequence[str],
+    rules: RuleSet,
+) -> list[tuple[dict[str, Any], list[EnrolmentStatus]]]:
+    """``village_summary`` (and the enrolment statuses behind it) for each of ``months``
+    (ascending), equal to calling it month by month, computed in one pass per household.
+
+    Precomputing the village months is the aggregator's heaviest work: every registered
+    household for every month in range. Here only what the village answer needs is
+    computed (not ``explain``), each household's window sums slide from month to month,
+    and a household is scored again only in the months where one of its inputs can change
+    (a month enters or leaves a window, a dated fact starts to count); other months reuse
+    the previous result. The formulas are the functions ``score_household`` uses
+    (``_raw_pillars``, ``_index_of``), so the figures are identical to the last bit.
+    """
+    months = list(months)
+    if any(b <= a for a, b in itertools.pairwise(months)):
+        raise ValueError("months must be ascending")
+    registered = [ledger for ledger in ledgers if ledger["registered"]]
+    numbers = [_month_number(m) for m in months]
+    ends = [last_day(m) for m in months]
+    rows: list[list[tuple[Any, ...]]] = [[] for _ in months]
+    sold: dict[int, set[str]] = {}  # month number -> businesses with a sale that month
+    memo: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # same inputs, same index and pillars
+    for ledger in registered:
+        for i, row in enumerate(_household_rows(ledger, months, numbers, ends, rules, memo)):
+            rows[i].append(row)
+        for key, entry in ledger["months"].items():
+            if "b" in entry:
+                sold.setdefault(_month_number(key), set()).update(entry["b"])
+    out = []
+    for i, month in enumerate(months):
+        statuses = [
+            st
+            for ledger in registered
+            if ledger["enrol"]
+            for st in enrolment_statuses(ledger, programs, month, rules)
+        ]
+        month_rows = rows[i]
+        with_data = [row for row in month_rows if row[0]]
+        indexes = [row[1] for row in with_data]
+        index_mean = _mean(indexes, 1)
+        bands = dict.fromkeys(BANDS, 0)
+        for row in with_data:
+            bands[row[2]] += 1
+        columns = list(zip(*(row[3] for row in with_data), strict=True)) or [() for _ in PILLARS]
+        umkm = sum(row[4] for row in month_rows)
+        crop = sum(row[5] for row in month_rows)
+        livestock = sum(row[6] for row in month_rows)
+        digital = sum(row[7] for row in month_rows)
+        total = umkm + crop + livestock
+        businesses: set[str] = set()
+        for number in range(numbers[i] - rules.window_months + 1, numbers[i] + 1):
+            businesses |= sold.get(number, set())
+        adopters = sum(1 for row in with_data if row[8])
+        summary = {
+            "village_code": village_code,
+            "as_of": month,
+            "households_registered": len(registered),
+            "households_with_data": len(with_data),
+            "coverage": _share(len(with_data), len(registered)),
+            "index_mean": index_mean,
+            "band": None if index_mean is None else band_of(index_mean, rules),
+            "bands": bands,
+            "pillars": {p: _mean(columns[k], 3) for k, p in enumerate(PILLARS)},
+            "income": {
+                "umkm": umkm,
+                "crop": crop,
+                "livestock": livestock,
+                "total": total,
+                "digital": digital,
+            },
+            "digital_share": _share(digital, total),
+            "umkm_active": len(businesses),
+            "green_adoption_rate": _share(adopters, len(with_data)),
+            "training": training_summary(statuses),
+            "rule_set": rules.name,
+            "_index_sum": math.fsum(indexes),
+        }
+        out.append((summary, statuses))
+    return out
+
+
+@lru_cache(maxsize=8192)
+def _month_number(key: str) -> int:
+    """``YYYY-MM`` (or the month of ``YYYY-MM-DD``) as a count of months."""
+    return int(key[:4]) * 12 + int(key[5:7]) - 1
+
+
+def _household_rows(
+    ledger: Ledger,
+    months: list[str],
+    numbers: list[int],
+    ends: list[str],
+    rules: RuleSet,
+    memo: dict[tuple[Any, ...], tuple[Any, ...]],
+) -> list[tuple[Any, ...]]:
+    """Per month: (has_data, index, band, rounded pillars, umkm, crop, livestock, digital,
+    any practice up to M) -- what the village answer needs of one registered household."""
+    span, shock_span, visit_span = (
+        rules.window_months,
+        rules.shock_months,
+        rules.capacity_mentoring_months,
+    )
+    table = ledger["months"]
+    entries = sorted((_month_number(key), entry) for key, entry in table.items())
+    # The months in which an input can change: a month entering or leaving a window, or a
+    # dated fact (herd, plot, practice, first data, size update) starting to count.
+    changes: set[int] = set()
+    for number, entry in entries:
+        changes.add(number)
+        changes.add(number + span)
+        if "s" in entry:
+            changes.add(number + shock_span)
+        if "m" in entry:
+            changes.add(number + visit_span)
+    herds = ledger["herds"]
+    herd_changes: set[int] = set()
+    for herd in herds.values():
+        herd_changes.update(_month_number(key) for key in herd["d"])
+        if "r" in herd:
+            herd_changes.add(_month_number(herd["r"][0]))
+    changes |= herd_changes
+    plots = sorted(ledger["plots"].values(), key=_day)
+    plot_days = [day for day, _ in plots]
+    practice_days = sorted(ledger["practices"].values())
+    changes.update(_month_number(day) for day in plot_days)
+    changes.update(_month_number(day) for day in practice_days)
+    first_data = ledger["first_data_on"]
+    if first_data is not None:
+        changes.add(_month_number(first_data))
+    changes.update(_month_number(entry[0]) for entry in ledger["upd"])
+    every_month = bool(ledger["enrol"])  # pathway facts: rare, so simply every month
+    fixed_size = None if ledger["upd"] else household_size(ledger, "")
+    hectare_sums = [math.fsum(area for _, area in plots[:k]) for k in range(len(plots) + 1)]
+
+    sums = [0, 0, 0, 0, 0, 0, 0]  # u, c, l, d, cap, o, x over the window
+    shocks = visits = 0
+    channels: dict[str, int] = {}  # channel -> window months that name it
+    added = out_w = out_s = out_v = 0
+    count = len(entries)
+    rows: list[tuple[Any, ...]] = []
+    row: tuple[Any, ...] = ()
+    previous: tuple[Any, ...] | None = None
+    tlu = 0.0
+    for i, number in enumerate(numbers):
+        if i and not every_month and number not in changes:
+            rows.append(row)
+            continue
+        while added < count and entries[added][0] <= number:
+            entry = entries[added][1]
+            for k, field in enumerate(_W_FIELDS):
+                sums[k] += entry.get(field, 0)
+            shocks += entry.get("s", 0)
+            visits += entry.get("m", 0)
+            for ch in entry.get("ch", ()):
+                channels[ch] = channels.get(ch, 0) + 1
+            added += 1
+        while out_w < added and entries[out_w][0] <= number - span:
+            entry = entries[out_w][1]
+            for k, field in enumerate(_W_FIELDS):
+                sums[k] -= entry.get(field, 0)
+            for ch in entry.get("ch", ()):
+                left = channels[ch] - 1
+                if left:
+                    channels[ch] = left
+                else:
+                    del channels[ch]
+            out_w += 1
+        while out_s < added and entries[out_s][0] <= number - shock_span:
+            shocks -= entries[out_s][1].get("s", 0)
+            out_s += 1
+        while out_v < added and entries[out_v][0] <= number - visit_span:
+            visits -= entries[out_v][1].get("m", 0)
+            out_v += 1
+        end = ends[i]
+        umkm, crop, livestock, digital, capital, organic, chemical = sums
+        size = fixed_size if fixed_size is not None else household_size(ledger, end)
+        post, confidence = _latest_post_and_confidence(ledger, end) if every_month else (None, None)
+        if herds and (not i or number in herd_changes):
+            tlu = _tlu(ledger, months[i], end, rules)[0]
+        practice_count = bisect_right(practice_days, end)
+        inputs = (
+            umkm, crop, livestock, digital, len(channels), size, post, confidence, visits,
+            tlu, hectare_sums[bisect_right(plot_days, end)], capital, practice_count,
+            organic, chemical, shocks,
+        )  # fmt: skip
+        if inputs != previous:
+            found = memo.get(inputs) if post is None and confidence is None else None
+            if found is None:
+                raw = _raw_pillars(*inputs, rules)
+                index = _index_of(raw, raw[6], rules)
+                found = (index, band_of(index, rules), tuple(map(_round3, raw[:6])))
+                if post is None and confidence is None:
+                    memo[inputs] = found
+            scored = found
+            previous = inputs
+        has = first_data is not None and first_data <= end
+        row = (has, *scored, umkm, crop, livestock, digital, practice_count > 0)
+        rows.append(row)
+    return rows
+
+
+_W_FIELDS = ("u", "c", "l", "d", "cap", "o", "x")
+
+
+def _round3(value: float) -> float:
+    """``round_half_up(value, 3)``: its fast path inlined, the same fallback near ties."""
+    scaled = value * 1000.0
+    if -_FAST_LIMIT < scaled < _FAST_LIMIT:
+        floor = math.floor(scaled)
+        frac = scaled - floor
+        if abs(frac - 0.5) > _TIE_MARGIN:
+            return (floor + (frac > 0.5)) / 1000.0 + 0.0
+    return round_half_up(value, 3)
