@@ -38,11 +38,12 @@ def main() -> None:
 
     from services.aggregator.replay import replay
     from services.catalog import SERVICES
-    from shared.runtime import bootstrap
+    from shared.runtime import bootstrap, tune_gc
     from shared.settings import Settings
 
     settings = Settings(data_dir=data_dir)
     runtime = bootstrap(settings, [SERVICES["aggregator"]], label="aggregator")
+    tune_gc()  # as `lumbung replay` does
     runtime.start(background=False)
     marks: list[tuple[float, int, int]] = []
     last = [0.0]

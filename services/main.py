@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from services.catalog import SERVICES
 from shared.http import create_app
-from shared.runtime import bootstrap
+from shared.runtime import bootstrap, tune_gc
 from shared.settings import Mode, Settings
 
 
@@ -43,6 +43,7 @@ def serve(name: str | None = None) -> None:
                 name,
             )
         app = service_app(name, settings)
+    tune_gc()
     uvicorn.run(
         app,
         host=settings.host,

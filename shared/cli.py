@@ -148,12 +148,13 @@ def _replay(args: argparse.Namespace) -> int:
     from services.aggregator.replay import replay
     from services.catalog import SERVICES
     from shared.demo.report import print_replay
-    from shared.runtime import bootstrap
+    from shared.runtime import bootstrap, tune_gc
 
     settings, console = Settings(), out.console()
     if not args.force:
         _refuse_if_running(settings, "pass --force to replay anyway")
     runtime = bootstrap(settings, [SERVICES["aggregator"]], label="aggregator")
+    tune_gc()
     runtime.start(background=False)
     try:
         with out.bars(console) as bars:
