@@ -19,7 +19,8 @@ from shared.settings import Mode, Settings
 if TYPE_CHECKING:
     from shared.demo import DemoConfig
     from shared.demo.seed import SeedReport
-    from shared.importer import ImportReport, Kind
+    from shared.importer import ImportReport, Plan
+    from shared.integrations.sources import Table
 
 EPILOG = """examples:
   lumbung run                                   # the embedded platform (seeds the demo once)
@@ -29,6 +30,10 @@ EPILOG = """examples:
   lumbung replay                                # rebuild the read model (platform stopped)
   lumbung import households rumah_tangga.csv --dry-run
   lumbung import sales penjualan.csv --url http://127.0.0.1:8000 --token "$TOKEN"
+  lumbung import extension petani.xlsx --mapping simluhtan --dry-run
+  lumbung import extension rdkk.csv --mapping erdkk --report galat.json
+  lumbung import opensid --penduduk penduduk.xlsx --keluarga keluarga.xlsx --village 3204052001
+  lumbung import idm rumusan_3204052001_2024.json --village 3204052001 --dry-run
 
 Settings come from LUMBUNG_* environment variables (see README)."""
 
@@ -167,31 +172,81 @@ def _replay(args: argparse.Namespace) -> int:
 
 # import -----------------------------------------------------------------------------------
 def _import(args: argparse.Namespace) -> int:
-    from shared.demo.report import print_import
-    from shared.importer import KINDS, ImportAborted, read_text, write_report
+    from shared.importer import KINDS, plan_kind, read_text
 
-    settings, console = Settings(), out.console()
     try:
         text = read_text(args.file)
     except (OSError, UnicodeDecodeError) as exc:
         raise CliError(f"cannot read {args.file}: {exc}") from None
-    kind = KINDS[args.kind]
+    return _import_plan(args, args.file, plan_kind(KINDS[args.kind], text))
+
+
+def _table(path: Path, sheet: str | None = None) -> Table:
+    from shared.integrations.sources import SourceError, read_table
+
     try:
-        report = _import_into(settings, kind, text, args, console)
+        return read_table(path, sheet=sheet)
+    except (OSError, UnicodeDecodeError, SourceError) as exc:
+        raise CliError(f"cannot read {path}: {exc}") from None
+
+
+def _import_extension(args: argparse.Namespace) -> int:
+    from shared.integrations.extension import plan_extension
+    from shared.integrations.mapping import MappingError, load_mapping
+
+    try:
+        mapping = load_mapping(args.mapping)
+        plan = plan_extension(mapping, _table(args.file, args.sheet))
+    except MappingError as exc:
+        raise CliError(str(exc)) from None
+    return _import_plan(args, args.file, plan)
+
+
+def _import_idm(args: argparse.Namespace) -> int:
+    from shared.importer import read_text
+    from shared.integrations.idm import plan_idm
+
+    try:
+        text = read_text(args.file)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read {args.file}: {exc}") from None
+    return _import_plan(args, args.file, plan_idm(text, args.village))
+
+
+def _import_opensid(args: argparse.Namespace) -> int:
+    from shared.integrations.mapping import MappingError, load_mapping
+    from shared.integrations.opensid import plan_opensid
+
+    keluarga = _table(args.keluarga) if args.keluarga is not None else None
+    try:
+        mapping = load_mapping(args.mapping)
+        plan = plan_opensid(mapping, args.village, _table(args.penduduk), keluarga)
+    except MappingError as exc:
+        raise CliError(str(exc)) from None
+    return _import_plan(args, args.penduduk, plan)
+
+
+def _import_plan(args: argparse.Namespace, file: Path, plan: Plan) -> int:
+    from shared.demo.report import print_import
+    from shared.importer import ImportAborted, write_report
+
+    settings, console = Settings(), out.console()
+    try:
+        report = _import_into(settings, plan, args, console)
     except ImportAborted as exc:
         raise CliError(str(exc)) from None
     if args.report is not None:
         write_report(report, args.report)
-    print_import(console, args.file, report)
+    print_import(console, file, report)
     return 1 if report.errors else 0
 
 
 def _import_into(
-    settings: Settings, kind: Kind, text: str, args: argparse.Namespace, console: Console
+    settings: Settings, plan: Plan, args: argparse.Namespace, console: Console
 ) -> ImportReport:
     from shared.demo.seed import embedded_platform, settle
     from shared.demo.transport import HttpClient
-    from shared.importer import LocalTarget, RemoteTarget, run_import
+    from shared.importer import LocalTarget, RemoteTarget, run_plan
 
     with out.bars(console) as bars:
 
@@ -203,9 +258,7 @@ def _import_into(
             client = HttpClient(args.url, token)
             try:
                 return asyncio.run(
-                    run_import(
-                        kind, text, RemoteTarget(client), dry_run=args.dry_run, progress=rows
-                    )
+                    run_plan(plan, RemoteTarget(client, token), dry_run=args.dry_run, progress=rows)
                 )
             except OSError as exc:
                 raise CliError(f"cannot reach {args.url}: {exc}") from None
@@ -214,10 +267,8 @@ def _import_into(
         _in_process(settings, "import")
         with embedded_platform(settings) as app:
             target = LocalTarget(app, settings.secret)
-            report = asyncio.run(
-                run_import(kind, text, target, dry_run=args.dry_run, progress=rows)
-            )
-            if report.imported:
+            report = asyncio.run(run_plan(plan, target, dry_run=args.dry_run, progress=rows))
+            if report.written:
                 settle(app, bars)
             return report
 
@@ -243,6 +294,21 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def _village(text: str) -> str:
+    if len(text) != 10 or not text.isdigit():
+        raise argparse.ArgumentTypeError(f"not a 10-digit village code: {text}")
+    return text
+
+
+def _import_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
+    parser.add_argument(
+        "--report", type=Path, help="also write the errors to this file (.csv, or .json)"
+    )
+    parser.add_argument("--district", help="with --url and no --token: mint a token for it")
+    _target_options(parser)
 
 
 def _target_options(parser: argparse.ArgumentParser) -> None:
@@ -319,21 +385,65 @@ def build_parser() -> argparse.ArgumentParser:
 
     imp = sub.add_parser(
         "import",
-        help="import households or sales from CSV (with --dry-run)",
-        description="Import a CSV file through the API. Columns are the request fields "
-        "(households: village_code, members, head_name, kk_number, household_id, "
-        "occurred_on; sales: business_id, channel, quantity, unit_price, product_id, "
-        "occurred_on). Every row is checked first; each problem is reported as line "
-        "(the header is line 1), field and reason. Importing the same rows again adds "
-        "nothing. Exit code 1 when any row has an error.",
+        help="import households, sales, extension-system files or OpenSID exports",
+        description="Import a file through the API. Every row is checked first; each problem "
+        "is reported as line (the header is line 1), field and reason. Importing the same rows "
+        "again adds nothing. Exit code 1 when any row has an error.",
     )
-    imp.add_argument("kind", choices=["households", "sales"], help="what the file holds")
-    imp.add_argument("file", type=Path, help="CSV file (UTF-8, header line first)")
-    imp.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
-    imp.add_argument("--report", type=Path, help="also write the errors to this CSV file")
-    imp.add_argument("--district", help="with --url and no --token: mint a token for it")
-    _target_options(imp)
-    imp.set_defaults(func=_import)
+    kinds = imp.add_subparsers(dest="kind", required=True, metavar="KIND")
+    for kind, columns in (
+        ("households", "village_code, members, head_name, kk_number, household_id, occurred_on"),
+        ("sales", "business_id, channel, quantity, unit_price, product_id, occurred_on"),
+    ):
+        one = kinds.add_parser(
+            kind,
+            help=f"{kind} from CSV (columns: the request fields)",
+            description=f"Import {kind} from a CSV file whose columns are the request fields "
+            f"({columns}).",
+        )
+        one.add_argument("file", type=Path, help="CSV file (UTF-8, header line first)")
+        _import_options(one)
+        one.set_defaults(func=_import)
+
+    ext = kinds.add_parser(
+        "extension",
+        help="farmers, farmer groups, plots, visits or fertiliser plans (CSV, XLSX, JSON)",
+        description="Import an extension system's file through a mapping (shipped: "
+        "simluhtan, simluhtan-poktan, simluhtan-kunjungan, erdkk; or a TOML file). NIKs are "
+        "matched to registry households by the platform's keyed hash and never stored.",
+    )
+    ext.add_argument("file", type=Path, help="CSV, XLSX or JSON file")
+    ext.add_argument("--mapping", required=True, help="shipped mapping name or a .toml file")
+    ext.add_argument("--sheet", help="XLSX: the sheet to read (default: the first)")
+    _import_options(ext)
+    ext.set_defaults(func=_import_extension)
+
+    sid = kinds.add_parser(
+        "opensid",
+        help="households and members from OpenSID's penduduk (and keluarga) export",
+        description="Register the households of one desa from OpenSID exports (CSV or XLSX). "
+        "KK numbers and NIKs are kept only as keyed hashes; a household already registered "
+        "under its KK number is updated when its members changed, never registered twice.",
+    )
+    sid.add_argument("--penduduk", type=Path, required=True, help="penduduk export")
+    sid.add_argument("--keluarga", type=Path, help="keluarga export (registration days)")
+    sid.add_argument("--village", required=True, type=_village, help="10-digit village code")
+    sid.add_argument("--mapping", default="opensid", help="default: the shipped opensid")
+    _import_options(sid)
+    sid.set_defaults(func=_import_opensid)
+
+    idm = kinds.add_parser(
+        "idm",
+        help="a village's IDM document (Kemendesa IDM API 'rumusan' JSON)",
+        description="Record a village's Indeks Desa Membangun for one year from the JSON the "
+        "Kemendesa IDM open API answers (mapData.ROW, SUMMARIES, IDENTITAS). Section indices "
+        "are checked against their indicator scores. Errors: line = the row's position in "
+        "mapData.ROW, 0 for the document as a whole (field = its JSON path).",
+    )
+    idm.add_argument("file", type=Path, help="the rumusan JSON file")
+    idm.add_argument("--village", type=_village, help="10-digit village code (default: id_desa)")
+    _import_options(idm)
+    idm.set_defaults(func=_import_idm)
     return parser
 
 

@@ -1,19 +1,29 @@
-"""`lumbung import`: households or sales from a CSV file, through the public API.
+"""`lumbung import`: rows of a file become requests to the public API, checked first.
 
-Every row is checked first, with the very request models the routes use, then against what
-exists (the village is registered, the business exists). Each problem is reported as
-(line, field, reason), counting the header as line 1. A dry run stops there and writes
-nothing; otherwise the valid rows are sent, each with an Idempotency-Key derived from the
-row's content (and how many identical rows came before it in the file), so importing the
-same rows again -- even from a corrected or reordered file -- adds nothing.
+One engine serves every import (``households``/``sales`` CSV, the mapping-driven extension
+imports and OpenSID): a *plan* turns each source row into a ``Planned`` item -- the records
+it needs to exist (``Ref``), an optional household lookup by NIK or KK number, and the calls
+it makes once the household is known. Every problem is reported as (line, field, reason),
+the header being line 1; a dry run checks everything, the lookups included, and writes
+nothing.
+
+Idempotency: every call carries an Idempotency-Key derived from its content (and how many
+identical calls came before it in the run), so importing the same rows again adds nothing.
+A call whose body holds a NIK, a KK number or a name gets a *keyed* key (HMAC with the
+operator's secret: ``LUMBUNG_SECRET`` in process, the bearer token over HTTP), never a
+plain hash of those numbers, which a 16-digit number would not survive. Across tokens,
+households are recognised by the server instead (by the keyed hash of their KK number),
+and records with an id of their own (farmer groups, plots) are looked up before they are
+posted.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
-import io
+import hmac
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,9 +36,11 @@ from services.commerce.models import SaleCreate
 from services.registry.models import HouseholdCreate
 from shared.demo.transport import Client, Reply
 from shared.events.catalogue import Id
+from shared.integrations.sources import HEADER_LINE, Record, Table, read_csv
 
-HEADER_LINE = 1
 ROW = "(row)"
+MATCH_PATH = "/registry/households/match"
+PERSONAL_FIELDS = ("kk_number", "member_niks", "head_name", "nik")
 _ID = TypeAdapter(Id)
 _DATE = TypeAdapter(date)
 
@@ -38,45 +50,55 @@ class RowError:
     line: int
     field: str
     reason: str
+    file: str = ""  # which file, when an import reads several (OpenSID)
 
 
 @dataclass(frozen=True)
-class Kind:
-    """One importable CSV: its request model and the columns that go into the path."""
+class Ref:
+    """A record a row needs to exist: checked once per run (and per dry run)."""
 
-    name: str
-    model: type[BaseModel]
-    path: Callable[[dict[str, str]], str]
-    path_columns: tuple[str, ...] = ()
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return (*self.path_columns, *self.model.model_fields)
-
-    @property
-    def required(self) -> tuple[str, ...]:
-        fields = self.model.model_fields
-        return (*self.path_columns, *(n for n, f in fields.items() if f.is_required()))
+    field: str
+    collection: str
+    doc_id: str
+    path: str
+    missing: str
 
 
-KINDS: dict[str, Kind] = {
-    "households": Kind("households", HouseholdCreate, lambda _row: "/registry/households"),
-    "sales": Kind(
-        "sales",
-        SaleCreate,
-        lambda row: f"/commerce/businesses/{row['business_id']}/sales",
-        ("business_id",),
-    ),
-}
+@dataclass(frozen=True)
+class Lookup:
+    """Find the row's household on the server by a member's NIK or its KK number."""
+
+    field: str
+    body: dict[str, Any]
+    required: bool = True
+    missing: str = "no registered household of this village has this NIK"
+
+
+@dataclass(frozen=True)
+class Call:
+    label: str  # what it records, for the summary ("households", "plots", ...)
+    method: str
+    path: str
+    body: dict[str, Any]
+    exists_path: str | None = None  # a GET answering 200 when the record is already there
 
 
 @dataclass
-class Row:
+class Planned:
     line: int
-    path: str
-    body: dict[str, Any]
-    key: str
-    ref: str  # the village (households) or business (sales) it needs
+    refs: list[Ref]
+    build: Callable[[dict[str, Any] | None], list[Call]]
+    lookup: Lookup | None = None
+    file: str = ""
+    columns: Callable[[str], str] = lambda name: name  # field -> the source column to name
+
+
+@dataclass
+class Plan:
+    kind: str
+    rows: int
+    planned: list[Planned]
+    errors: list[RowError]
 
 
 @dataclass
@@ -87,79 +109,141 @@ class ImportReport:
     skipped: int = 0
     errors: list[RowError] = field(default_factory=list)
     dry_run: bool = False
+    written: Counter[str] = field(default_factory=Counter)
+    already: Counter[str] = field(default_factory=Counter)
 
     @property
     def error_rows(self) -> int:
-        return len({e.line for e in self.errors if e.line != HEADER_LINE})
+        return len({(e.file, e.line) for e in self.errors if e.line != HEADER_LINE})
 
     @property
     def valid(self) -> int:
         return self.rows - self.error_rows
 
 
-def _key(kind: str, path: str, body: dict[str, Any], nth: int) -> str:
-    canonical = json.dumps([kind, path, body, nth], sort_keys=True, default=str)
-    return f"import-{kind}-" + hashlib.sha256(canonical.encode()).hexdigest()[:40]
+# households and sales from CSV (columns = request fields) ------------------------------
+@dataclass(frozen=True)
+class Kind:
+    """One importable CSV: its request model and the columns that go into the path."""
+
+    name: str
+    model: type[BaseModel]
+    path: Callable[[dict[str, str]], str]
+    path_columns: tuple[str, ...] = ()
+    not_columns: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        fields = (n for n in self.model.model_fields if n not in self.not_columns)
+        return (*self.path_columns, *fields)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        fields = self.model.model_fields
+        return (*self.path_columns, *(n for n, f in fields.items() if f.is_required()))
 
 
-def _field(loc: Iterable[Any]) -> str:
+KINDS: dict[str, Kind] = {
+    "households": Kind(
+        "households",
+        HouseholdCreate,
+        lambda _row: "/registry/households",
+        not_columns=("member_niks",),
+    ),
+    "sales": Kind(
+        "sales",
+        SaleCreate,
+        lambda row: f"/commerce/businesses/{row['business_id']}/sales",
+        ("business_id",),
+    ),
+}
+
+
+def field_name(loc: Iterable[Any]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "path", "query")]
     return ".".join(parts) or ROW
 
 
-def parse(kind: Kind, text: str, today: date | None = None) -> tuple[list[Row], list[RowError]]:
-    """Valid rows and the errors of the others; header problems stop at line 1."""
-    today = today or date.today()
-    reader = csv.reader(io.StringIO(text))
-    header = [h.strip() for h in next(reader, [])]
-    errors = _header_errors(kind, header)
-    if errors:
-        return [], errors
-    rows: list[Row] = []
-    said: dict[str, int] = {}
-    last_line = HEADER_LINE
-    for cells in reader:
-        line, last_line = last_line + 1, reader.line_num
-        if not any(c.strip() for c in cells):
-            continue
-        if len(cells) != len(header):
-            reason = f"expected {len(header)} fields, found {len(cells)}"
-            errors.append(RowError(line, ROW, reason))
-            continue
-        values = {h: c.strip() for h, c in zip(header, cells, strict=True) if c.strip()}
-        row_errors, row = _validate(kind, line, values, today)
-        errors.extend(row_errors)
-        if row is not None:
-            fingerprint = json.dumps([row.path, row.body], sort_keys=True)
-            nth = said[fingerprint] = said.get(fingerprint, -1) + 1
-            row.key = _key(kind.name, row.path, row.body, nth)
-            rows.append(row)
-    return rows, errors
-
-
-def _header_errors(kind: Kind, header: list[str]) -> list[RowError]:
+def header_errors(
+    header: list[str], required: Iterable[str], known: Iterable[str] | None, file: str = ""
+) -> list[RowError]:
+    """Unknown (when ``known`` is given), doubled and missing columns, all at line 1."""
     if not any(header):
-        return [RowError(HEADER_LINE, ROW, "the file is empty: a header line is required")]
-    errors = [
-        RowError(HEADER_LINE, name, f"unknown column (columns: {', '.join(kind.columns)})")
-        for name in header
-        if name not in kind.columns
+        return [RowError(HEADER_LINE, ROW, "the file is empty: a header line is required", file)]
+    errors = []
+    if known is not None:
+        names = tuple(known)
+        errors += [
+            RowError(HEADER_LINE, name, f"unknown column (columns: {', '.join(names)})", file)
+            for name in header
+            if name not in names
+        ]
+    errors += [
+        RowError(HEADER_LINE, name, "column appears twice", file)
+        for name in sorted({h for h in header if h and header.count(h) > 1})
     ]
     errors += [
-        RowError(HEADER_LINE, name, "column appears twice")
-        for name in sorted({h for h in header if header.count(h) > 1})
-    ]
-    errors += [
-        RowError(HEADER_LINE, name, "required column is missing")
-        for name in kind.required
+        RowError(HEADER_LINE, name, "required column is missing", file)
+        for name in required
         if name not in header
     ]
     return errors
 
 
-def _validate(
+def shape_error(table: Table, record: Record, file: str = "") -> RowError | None:
+    if record.problem:
+        return RowError(record.line, ROW, record.problem, file)
+    if table.ragged and len(record.cells) != len(table.header):
+        reason = f"expected {len(table.header)} fields, found {len(record.cells)}"
+        return RowError(record.line, ROW, reason, file)
+    return None
+
+
+def model_errors(line: int, exc: ValidationError, column: Callable[[str], str]) -> list[RowError]:
+    return [RowError(line, column(field_name(e["loc"])), e["msg"]) for e in exc.errors()]
+
+
+def in_future(value: str | None, today: date) -> bool:
+    try:
+        return value is not None and _DATE.validate_python(value) > today
+    except ValidationError:
+        return False  # the model reports the malformed date
+
+
+def village_ref(village_code: str, column: str = "village_code") -> Ref:
+    return Ref(
+        column,
+        "registry_villages",
+        village_code,
+        f"/registry/villages/{village_code}",
+        "village is not registered",
+    )
+
+
+def plan_kind(kind: Kind, text: str, today: date | None = None) -> Plan:
+    """The plan of a households or sales CSV; header problems stop at line 1."""
+    today = today or date.today()
+    table = read_csv(text)
+    errors = header_errors(table.header, kind.required, kind.columns)
+    if errors:
+        return Plan(kind.name, 0, [], errors)
+    planned: list[Planned] = []
+    for record in table.records:
+        shape = shape_error(table, record)
+        if shape is not None:
+            errors.append(shape)
+            continue
+        values = {h: c for h, c in zip(table.header, record.cells, strict=True) if c}
+        row_errors, item = _plan_kind_row(kind, record.line, values, today)
+        errors += row_errors
+        if item is not None:
+            planned.append(item)
+    return Plan(kind.name, len(table.records), planned, errors)
+
+
+def _plan_kind_row(
     kind: Kind, line: int, values: dict[str, str], today: date
-) -> tuple[list[RowError], Row | None]:
+) -> tuple[list[RowError], Planned | None]:
     errors: list[RowError] = []
     for column in kind.path_columns:
         try:
@@ -173,42 +257,175 @@ def _validate(
     try:
         model = kind.model.model_validate(body_values)
     except ValidationError as exc:
-        errors += [RowError(line, _field(e["loc"]), e["msg"]) for e in exc.errors()]
-    if _in_future(values.get("occurred_on"), today):
+        errors += model_errors(line, exc, lambda name: name)
+    if in_future(values.get("occurred_on"), today):
         errors.append(RowError(line, "occurred_on", "must not be in the future"))
     if errors or model is None:
         return errors, None
     body = model.model_dump(mode="json", exclude_none=True)
-    ref = values["business_id"] if "business_id" in kind.path_columns else body["village_code"]
-    return [], Row(line, kind.path(values), body, "", ref)
+    call = Call(kind.name, "POST", kind.path(values), body)
+    if kind.name == "sales":
+        business = values["business_id"]
+        ref = Ref(
+            "business_id",
+            "commerce_businesses",
+            business,
+            f"/commerce/businesses/{business}",
+            "business not found",
+        )
+        return [], Planned(line, [ref], lambda _answer: [call])
+    lookup = None
+    if "kk_number" in body:  # a household already registered under this KK is not new
+        kk = {"village_code": body["village_code"], "kk_number": body["kk_number"]}
+        lookup = Lookup("kk_number", kk, required=False)
+    ref = village_ref(body["village_code"])
+    return [], Planned(line, [ref], lambda answer: [] if answer else [call], lookup)
 
 
-def _in_future(value: str | None, today: date) -> bool:
-    try:
-        return value is not None and _DATE.validate_python(value) > today
-    except ValidationError:
-        return False  # the model reports the malformed date
-
-
+# the engine -------------------------------------------------------------------------------
 class Target(Protocol):
     """Where rows go: the embedded platform in this process, or a running one."""
 
     client: Client
+    key_secret: str
 
-    async def check(self, kind: Kind, ref: str) -> tuple[str, str] | None:
-        """(field, reason) when the referenced village or business cannot take the row."""
+    async def check(self, ref: Ref) -> tuple[str | None, str | None]:
+        """(district of the record, problem) -- problem None when it can take the row."""
 
-    def token_for(self, kind: Kind, ref: str) -> str | None:
+    def token_for(self, district: str | None) -> str | None:
         """The token to write with (None: the client's own)."""
 
 
-def problem_errors(line: int, reply: Reply) -> list[RowError]:
+class ImportAborted(RuntimeError):
+    """The target refused the import as a whole (bad token, unreachable platform)."""
+
+
+def idempotency_key(kind: str, material: list[Any], secret: str | None) -> str:
+    """From a call's content; keyed (HMAC) when the content holds personal numbers."""
+    canonical = json.dumps(material, sort_keys=True, default=str).encode()
+    if secret is None:
+        digest = hashlib.sha256(canonical).hexdigest()
+    else:
+        digest = hmac.new(secret.encode(), canonical, hashlib.sha256).hexdigest()
+    return f"import-{kind}-{digest[:40]}"
+
+
+def problem_errors(line: int, reply: Reply, column: Callable[[str], str] = str) -> list[RowError]:
     body = reply.body if isinstance(reply.body, dict) else {}
     listed = body.get("errors") or []
     if listed:
-        return [RowError(line, _field(e.get("loc", [])), str(e.get("msg", ""))) for e in listed]
+        return [
+            RowError(line, column(field_name(e.get("loc", []))), str(e.get("msg", "")))
+            for e in listed
+        ]
     detail = body.get("detail") or body.get("title") or str(reply.body or "")
     return [RowError(line, ROW, f"HTTP {reply.status}: {detail}".strip())]
+
+
+class _Run:
+    def __init__(self, plan: Plan, target: Target, report: ImportReport) -> None:
+        self.plan, self.target, self.report = plan, target, report
+        self.checked: dict[Ref, tuple[str | None, str | None]] = {}
+        self.said: Counter[str] = Counter()
+
+    async def refs(self, item: Planned) -> tuple[str | None, list[RowError]]:
+        district, errors = None, []
+        for ref in item.refs:
+            if ref not in self.checked:
+                self.checked[ref] = await self.target.check(ref)
+            found, problem = self.checked[ref]
+            district = district or found
+            if problem is not None:
+                errors.append(RowError(item.line, ref.field, problem, item.file))
+        return district, errors
+
+    async def lookup(
+        self, item: Planned, token: str | None
+    ) -> tuple[dict[str, Any] | None, list[RowError]]:
+        lookup = item.lookup
+        if lookup is None:
+            return None, []
+        reply = await self.target.client.request("POST", MATCH_PATH, lookup.body, token=token)
+        if reply.ok:
+            return reply.body, []
+        if reply.status == 401:
+            raise ImportAborted("the platform refused the token (401): check --token")
+        if reply.status == 404:
+            missing = [RowError(item.line, lookup.field, lookup.missing, item.file)]
+            return None, missing if lookup.required else []
+        if reply.status == 403:
+            reason = "outside the token's scope, or the role may not look households up"
+            return None, [RowError(item.line, lookup.field, reason, item.file)]
+        return None, [
+            RowError(e.line, e.field, e.reason, item.file)
+            for e in problem_errors(item.line, reply, item.columns)
+        ]
+
+    async def send(self, item: Planned, call: Call, token: str | None) -> list[RowError] | bool:
+        """Errors, or whether the call wrote something new."""
+        client = self.target.client
+        exists = call.exists_path
+        if exists is not None and (await client.request("GET", exists, token=token)).ok:
+            self.report.already[call.label] += 1
+            return False
+        material = [self.plan.kind, call.method, call.path, call.body]
+        seen = json.dumps(material, sort_keys=True)
+        nth = self.said[seen]
+        self.said[seen] += 1
+        personal = any(f in call.body for f in PERSONAL_FIELDS)
+        secret = self.target.key_secret if personal else None
+        key = idempotency_key(self.plan.kind, [*material, nth], secret)
+        reply = await client.request(call.method, call.path, call.body, key=key, token=token)
+        if not reply.ok:
+            return [
+                RowError(e.line, e.field, e.reason, item.file)
+                for e in problem_errors(item.line, reply, item.columns)
+            ]
+        new = not reply.replayed and (call.method != "POST" or reply.status == 201)
+        (self.report.written if new else self.report.already)[call.label] += 1
+        return new
+
+    async def row(self, item: Planned, dry_run: bool) -> None:
+        district, errors = await self.refs(item)
+        if errors:
+            self.report.errors += errors
+            return
+        token = self.target.token_for(district)
+        answer, errors = await self.lookup(item, token)
+        if errors:
+            self.report.errors += errors
+            return
+        calls = item.build(answer)
+        if dry_run:
+            return
+        wrote = False
+        for call in calls:
+            outcome = await self.send(item, call, token)
+            if isinstance(outcome, list):
+                self.report.errors += outcome
+                return
+            wrote = wrote or outcome
+        if wrote:
+            self.report.imported += 1
+        else:
+            self.report.skipped += 1
+
+
+async def run_plan(
+    plan: Plan,
+    target: Target,
+    *,
+    dry_run: bool,
+    progress: Callable[[int, int], None] = lambda _done, _total: None,
+) -> ImportReport:
+    report = ImportReport(plan.kind, rows=plan.rows, errors=list(plan.errors), dry_run=dry_run)
+    run = _Run(plan, target, report)
+    total = len(plan.planned)
+    for done, item in enumerate(plan.planned, start=1):
+        await run.row(item, dry_run)
+        progress(done, total)
+    report.errors.sort(key=lambda e: (e.file, e.line, e.field))
+    return report
 
 
 async def run_import(
@@ -219,33 +436,7 @@ async def run_import(
     dry_run: bool,
     progress: Callable[[int, int], None] = lambda _done, _total: None,
 ) -> ImportReport:
-    rows, errors = parse(kind, text)
-    report = ImportReport(kind.name, dry_run=dry_run, errors=errors)
-    report.rows = len(rows) + len({e.line for e in errors if e.line != HEADER_LINE})
-    checked: dict[str, tuple[str, str] | None] = {}
-    ready: list[Row] = []
-    for row in rows:
-        if row.ref not in checked:
-            checked[row.ref] = await target.check(kind, row.ref)
-        problem = checked[row.ref]
-        if problem is None:
-            ready.append(row)
-        else:
-            report.errors.append(RowError(row.line, *problem))
-    if not dry_run:
-        for done, row in enumerate(ready, start=1):
-            reply = await target.client.request(
-                "POST", row.path, row.body, key=row.key, token=target.token_for(kind, row.ref)
-            )
-            if reply.ok and reply.replayed:
-                report.skipped += 1
-            elif reply.ok:
-                report.imported += 1
-            else:
-                report.errors.extend(problem_errors(row.line, reply))
-            progress(done, len(ready))
-    report.errors.sort(key=lambda e: (e.line, e.field))
-    return report
+    return await run_plan(plan_kind(kind, text), target, dry_run=dry_run, progress=progress)
 
 
 def read_text(path: Path) -> str:
@@ -254,20 +445,19 @@ def read_text(path: Path) -> str:
 
 
 def write_report(report: ImportReport, path: Path) -> None:
+    """The errors as CSV (line, field, reason; file first when several files were read), or
+    as JSON when the path ends in .json."""
+    several = any(e.file for e in report.errors)
+    names = ["file", "line", "field", "reason"] if several else ["line", "field", "reason"]
+    rows = [([e.file] if several else []) + [e.line, e.field, e.reason] for e in report.errors]
+    if path.suffix.lower() == ".json":
+        items = [dict(zip(names, row, strict=True)) for row in rows]
+        path.write_text(json.dumps(items, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        return
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
-        writer.writerow(["line", "field", "reason"])
-        writer.writerows((e.line, e.field, e.reason) for e in report.errors)
-
-
-class ImportAborted(RuntimeError):
-    """The target refused the import as a whole (bad token, unreachable platform)."""
-
-
-REFERENCES = {  # kind -> (column, what is missing, GET path template)
-    "households": ("village_code", "village is not registered", "/registry/villages/{}"),
-    "sales": ("business_id", "business not found", "/commerce/businesses/{}"),
-}
+        writer.writerow(names)
+        writer.writerows(rows)
 
 
 class LocalTarget:
@@ -281,24 +471,20 @@ class LocalTarget:
         self.store = app.state.runtime.store
         self.client: Client = AsgiClient(app, "")
         self.secret = secret
-        self._district: dict[str, str] = {}
+        self.key_secret = hashlib.sha256(b"lumbung/import-keys/" + secret.encode()).hexdigest()
         self._tokens: dict[str, str] = {}
 
-    async def check(self, kind: Kind, ref: str) -> tuple[str, str] | None:
-        from services.commerce.routes import BUSINESSES
-        from services.registry.routes import VILLAGES
-
-        column, missing, _ = REFERENCES[kind.name]
-        doc = self.store.get(VILLAGES if kind.name == "households" else BUSINESSES, ref)
+    async def check(self, ref: Ref) -> tuple[str | None, str | None]:
+        doc = self.store.get(ref.collection, ref.doc_id)
         if doc is None:
-            return column, missing
-        self._district[ref] = doc["district_code"]
-        return None
+            return None, ref.missing
+        return doc["district_code"], None
 
-    def token_for(self, kind: Kind, ref: str) -> str | None:
+    def token_for(self, district: str | None) -> str | None:
         from shared.auth import Role, mint_token
 
-        district = self._district[ref]
+        if district is None:
+            return None
         if district not in self._tokens:
             self._tokens[district] = mint_token(
                 self.secret, role=Role.DISTRICT_ADMIN, sub=self.SUB, district=district
@@ -309,21 +495,21 @@ class LocalTarget:
 class RemoteTarget:
     """A running platform: references checked with GETs under the operator's token."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, token: str) -> None:
         self.client = client
+        self.key_secret = token
 
-    async def check(self, kind: Kind, ref: str) -> tuple[str, str] | None:
-        column, missing, path = REFERENCES[kind.name]
-        reply = await self.client.request("GET", path.format(ref))
+    async def check(self, ref: Ref) -> tuple[str | None, str | None]:
+        reply = await self.client.request("GET", ref.path)
         if reply.ok:
-            return None
+            return None, None
         if reply.status == 401:
             raise ImportAborted("the platform refused the token (401): check --token")
         if reply.status == 404:
-            return column, missing
+            return None, ref.missing
         if reply.status == 403:
-            return column, "outside the token's scope"
-        return column, f"cannot check it: HTTP {reply.status}"
+            return None, "outside the token's scope"
+        return None, f"cannot check it: HTTP {reply.status}"
 
-    def token_for(self, kind: Kind, ref: str) -> str | None:
+    def token_for(self, district: str | None) -> str | None:
         return None

@@ -109,8 +109,17 @@ def print_replay(console: Console, result: ReplayResult) -> None:
 
 def print_import(console: Console, file: Path, report: ImportReport) -> None:
     if report.errors:
-        rows = [(e.line, e.field, e.reason) for e in report.errors]
-        console.print(grid(f"Errors in {file.name}", ["line", "field", "reason"], rows))
+        if any(e.file for e in report.errors):
+            rows = [(e.file, e.line, e.field, e.reason) for e in report.errors]
+            columns = ["file", "line", "field", "reason"]
+        else:
+            rows = [(e.line, e.field, e.reason) for e in report.errors]
+            columns = ["line", "field", "reason"]
+        console.print(grid(f"Errors in {file.name}", columns, rows))
+    records = [
+        (f"  {label}: new / already there", f"{report.written[label]} / {report.already[label]}")
+        for label in sorted({*report.written, *report.already})
+    ]
     console.print(
         summary(
             f"Import of {report.kind} from {file.name}",
@@ -120,6 +129,7 @@ def print_import(console: Console, file: Path, report: ImportReport) -> None:
                 ("Imported (diimpor)", report.imported),
                 ("Skipped: already imported", report.skipped),
                 ("Rows with errors (galat)", report.error_rows),
+                *records,
             ],
         )
     )

@@ -1,0 +1,1 @@
+"""Inbound integrations: files from extension systems (SIMLUHTAN, e-RDKK) and OpenSID."""
