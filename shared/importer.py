@@ -24,7 +24,7 @@ import hashlib
 import hmac
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -199,6 +199,16 @@ def shape_error(table: Table, record: Record, file: str = "") -> RowError | None
     return None
 
 
+def readable(table: Table, errors: list[RowError], file: str = "") -> Iterator[Record]:
+    """The records that can be read as rows; the others go to ``errors``."""
+    for record in table.records:
+        shape = shape_error(table, record, file)
+        if shape is None:
+            yield record
+        else:
+            errors.append(shape)
+
+
 def model_errors(line: int, exc: ValidationError, column: Callable[[str], str]) -> list[RowError]:
     return [RowError(line, column(field_name(e["loc"])), e["msg"]) for e in exc.errors()]
 
@@ -228,11 +238,7 @@ def plan_kind(kind: Kind, text: str, today: date | None = None) -> Plan:
     if errors:
         return Plan(kind.name, 0, [], errors)
     planned: list[Planned] = []
-    for record in table.records:
-        shape = shape_error(table, record)
-        if shape is not None:
-            errors.append(shape)
-            continue
+    for record in readable(table, errors):
         values = {h: c for h, c in zip(table.header, record.cells, strict=True) if c}
         row_errors, item = _plan_kind_row(kind, record.line, values, today)
         errors += row_errors

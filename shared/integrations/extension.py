@@ -44,7 +44,7 @@ from shared.importer import (
     header_errors,
     in_future,
     model_errors,
-    shape_error,
+    readable,
     village_ref,
 )
 from shared.integrations.mapping import Mapping, MappingError, check_fields, to_iso_date, to_number
@@ -161,11 +161,7 @@ def plan_extension(mapping: Mapping, table: Table, today: date | None = None) ->
     if errors:
         return Plan(kind, 0, [], errors)
     planned: list[Planned] = []
-    for record in table.records:
-        shape = shape_error(table, record)
-        if shape is not None:
-            errors.append(shape)
-            continue
+    for record in readable(table, errors):
         row = _Row(mapping, table, record, today)
         build = None if row.errors else _BUILDERS[mapping.target](row)
         if row.errors or build is None:

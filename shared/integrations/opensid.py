@@ -30,7 +30,7 @@ from shared.importer import (
     header_errors,
     in_future,
     model_errors,
-    shape_error,
+    readable,
     village_ref,
 )
 from shared.integrations.mapping import Columns, Mapping, MappingError, check_fields, to_iso_date
@@ -112,11 +112,7 @@ class _Reader:
 
     def penduduk(self, table: Table) -> None:
         cols = self.mapping.tables[PENDUDUK]
-        for record in table.records:
-            shape = shape_error(table, record, PENDUDUK)
-            if shape is not None:
-                self.errors.append(shape)
-                continue
+        for record in readable(table, self.errors, PENDUDUK):
             values = _values(cols, table, record)
             kk = self.number(PENDUDUK, record, values, "kk_number")
             nik = self.number(PENDUDUK, record, values, "nik")
@@ -147,11 +143,7 @@ class _Reader:
 
     def keluarga(self, table: Table) -> None:
         cols = self.mapping.tables[KELUARGA]
-        for record in table.records:
-            shape = shape_error(table, record, KELUARGA)
-            if shape is not None:
-                self.errors.append(shape)
-                continue
+        for record in readable(table, self.errors, KELUARGA):
             values = _values(cols, table, record)
             kk = self.number(KELUARGA, record, values, "kk_number")
             if kk is None:

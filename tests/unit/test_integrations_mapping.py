@@ -1,0 +1,114 @@
+"""Mapping files and source tables of the inbound integrations, without a platform."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shared.integrations import extension, opensid
+from shared.integrations.mapping import (
+    MappingError,
+    available,
+    load_mapping,
+    parse_mapping,
+    to_iso_date,
+    to_number,
+)
+from shared.integrations.sources import read_csv, read_json, read_table
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "integrations"
+FARMERS = """
+[mapping]
+name = "uji"
+target = "farmers"
+[columns]
+"NIK" = "nik"
+"Kode Desa" = "village_code"
+"Status" = "land_status"
+[values.land_status]
+"Milik  Sendiri" = "owned"
+"""
+
+
+def test_every_shipped_mapping_loads_and_fits_its_target() -> None:
+    assert set(available()) >= {
+        "simluhtan",
+        "simluhtan-poktan",
+        "simluhtan-kunjungan",
+        "erdkk",
+        "opensid",
+    }
+    for name in available():
+        mapping = load_mapping(name)
+        check = opensid.check_mapping if mapping.target == "opensid" else extension.check_mapping
+        check(mapping)
+    assert len(load_mapping("erdkk").amounts) == 9
+
+
+def test_a_mapping_reads_columns_and_translates_values_ignoring_case_and_spaces() -> None:
+    mapping = parse_mapping(FARMERS)
+
+    assert mapping.target == "farmers" and mapping.source_system == "uji"
+    assert mapping.main.column_of("nik") == "NIK"
+    assert mapping.main.column_of("plot_id") == "plot_id"  # not fed: its own name
+    assert mapping.main.translate("land_status", " milik sendiri ") == "owned"
+    assert mapping.main.translate("land_status", "Sewa") == "Sewa"  # the model will refuse it
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[mapping]\nname = 'x'", "a [mapping] table with a target is required"),
+        ("[mapping]\ntarget = 'farmers'", "no [columns] table"),
+        ("[mapping\n", "not TOML"),
+        ("[mapping]\ntarget='farmers'\n[columns]\nNIK = 3", "expected a table of text = text"),
+    ],
+)
+def test_a_broken_mapping_file_is_refused_with_the_reason(text: str, message: str) -> None:
+    with pytest.raises(MappingError, match=message.replace("[", r"\[")):
+        parse_mapping(text)
+
+
+def test_a_mapping_feeding_an_unknown_field_or_missing_a_required_one_is_refused() -> None:
+    unknown = FARMERS.replace('"Status" = "land_status"', '"Status" = "status_lahan"')
+    with pytest.raises(MappingError, match="unknown field"):
+        extension.check_mapping(parse_mapping(unknown))
+    no_nik = FARMERS.replace('"NIK" = "nik"\n', "")
+    with pytest.raises(MappingError, match="no column feeds nik"):
+        extension.check_mapping(parse_mapping(no_nik))
+    with pytest.raises(MappingError, match="no mapping 'nope'"):
+        load_mapping("nope")
+
+
+def test_dates_and_decimal_commas_as_indonesian_exports_write_them() -> None:
+    assert to_iso_date("15/03/2021") == "2021-03-15"
+    assert to_iso_date("2021-01-05 09:30:00") == "2021-01-05"
+    assert to_iso_date("31/02/2026") == "31/02/2026"  # left for the model to refuse
+    assert to_number("0,35") == "0.35" and to_number("1.250") == "1.250"
+
+
+def test_csv_with_semicolons_keeps_the_line_a_record_starts_on() -> None:
+    table = read_csv('a;b\n1;"two\nlines"\n\n3;4\n')
+    assert table.header == ["a", "b"]
+    assert [(r.line, r.cells) for r in table.records] == [(2, ["1", "two\nlines"]), (5, ["3", "4"])]
+
+
+def test_json_records_know_their_line_and_numbers_are_remembered() -> None:
+    table = read_json('{"data": [\n {"NIK": 3204051203800001},\n "x",\n {"Kode": "1"}\n]}')
+    assert table.header == ["NIK", "Kode"]
+    assert [(r.line, r.cells, r.problem) for r in table.records] == [
+        (2, ["3204051203800001", ""], ""),
+        (3, ["", ""], "not a JSON object"),
+        (4, ["", "1"], ""),
+    ]
+    assert table.records[0].numeric == {"NIK"}
+
+
+def test_xlsx_rows_are_sheet_rows_and_a_numeric_nik_is_flagged() -> None:
+    table = read_table(FIXTURES / "petani-rusak.xlsx")
+    assert table.header[:3] == ["No", "Nama Petani", "NIK"]
+    ujang = next(r for r in table.records if r.line == 3)
+    assert "NIK" in ujang.numeric and ujang.cells[2] == "3204050101750004"
+    first = next(r for r in table.records if r.line == 2)
+    assert "NIK" not in first.numeric
