@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class Pillars(BaseModel):
@@ -43,6 +43,17 @@ class Training(BaseModel):
     stages: dict[str, int]
 
 
+class Idm(BaseModel):
+    """The village's Indeks Desa Membangun (Kemendesa) of the latest year up to as_of."""
+
+    year: int
+    iks: float = Field(description="Indeks Ketahanan Sosial (social), 0-1")
+    ike: float = Field(description="Indeks Ketahanan Ekonomi (economic), 0-1")
+    ikl: float = Field(description="Indeks Ketahanan Lingkungan (ecological), 0-1")
+    score: float = Field(description="IDM = mean of IKS, IKE and IKL")
+    status: str
+
+
 class VillageView(BaseModel):
     village_code: str
     as_of: str
@@ -59,6 +70,7 @@ class VillageView(BaseModel):
     green_adoption_rate: float
     training: Training
     rule_set: str
+    idm: Idm | None = None
 
 
 class TrendItem(BaseModel):

@@ -31,14 +31,17 @@ from services.aggregator.domain.ledger import (
     apply_village,
     household_id_of,
     new_ledger,
+    time_key,
 )
 from services.aggregator.domain.months import month_of
 from services.aggregator.readmodel import (
     DIRTY,
     ENROLMENTS,
+    IDM,
     LEDGERS,
     PROGRAMS,
     VILLAGES,
+    idm_document,
     scan,
     strip_id,
 )
@@ -90,6 +93,7 @@ class Projector:
         by_household: dict[str, list[Event]] = {}
         programs: list[Event] = []
         villages: list[Event] = []
+        idm: list[Event] = []
         consumed: Counter[str] = Counter()
         for event in events:
             envelope, payload = event
@@ -105,12 +109,15 @@ class Projector:
                 programs.append(event)
             elif isinstance(payload, ev.VillageRegistered):
                 villages.append(event)
+            elif isinstance(payload, ev.IdmRecorded):
+                idm.append(event)
         for etype, n in consumed.items():
             EVENTS_CONSUMED.labels(etype).inc(n)
 
         upserts = self._fold_ledgers(by_household, touch)
         upserts += self._fold_references(PROGRAMS, programs, apply_program, touch)
         upserts += self._fold_references(VILLAGES, villages, apply_village, touch)
+        upserts += self._idm_documents(idm)
         upserts += self._dirty_markers(touched)
         self.store.bulk_replace(upserts)
         catching_up = len(events) >= self.full_batch
@@ -126,6 +133,23 @@ class Projector:
                 {"_id": village, "first": min(month, marked.get(village, {}).get("first", month))},
             )
             for village, month in touched.items()
+        ]
+
+    def _idm_documents(self, events: list[Event]) -> list[BulkUpsert]:
+        """One document per village and year; a later recording (a correction) wins."""
+        if not events:
+            return []
+        newest: dict[str, Doc] = {}
+        for envelope, payload in events:
+            doc = idm_document(time_key(envelope.time), payload)
+            kept = newest.get(doc["_id"])
+            if kept is None or doc["recorded_at"] >= kept["recorded_at"]:
+                newest[doc["_id"]] = doc
+        stored = self.store.get_many(IDM, newest)
+        return [
+            BulkUpsert(IDM, doc)
+            for key, doc in newest.items()
+            if doc["recorded_at"] >= stored.get(key, {}).get("recorded_at", "")
         ]
 
     def _fold_ledgers(self, by_household: dict[str, list[Event]], touch: Any) -> list[BulkUpsert]:

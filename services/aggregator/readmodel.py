@@ -6,7 +6,8 @@
 - ``agg_enrolments``: (programme, household) pairs, so a programme finds its participants;
 - ``agg_village_months``, ``agg_district_months``: precomputed answers per month;
 - ``agg_state``: how far the precomputed months reach;
-- ``agg_dirty``: villages whose precomputed months must be rebuilt (from a first month).
+- ``agg_dirty``: villages whose precomputed months must be rebuilt (from a first month);
+- ``agg_idm``: each village's IDM (Indeks Desa Membangun) per year, from idm_recorded.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ VILLAGE_MONTHS = "agg_village_months"
 DISTRICT_MONTHS = "agg_district_months"
 STATE = "agg_state"
 DIRTY = "agg_dirty"
+IDM = "agg_idm"
 COLLECTIONS = (
     CollectionSpec(LEDGERS, indexes=("village_code",)),
     CollectionSpec(PROGRAMS),
@@ -33,6 +35,7 @@ COLLECTIONS = (
     CollectionSpec(DISTRICT_MONTHS),
     CollectionSpec(STATE),
     CollectionSpec(DIRTY),
+    CollectionSpec(IDM, indexes=("village_code",)),
 )
 READ_MODEL = tuple(spec.name for spec in COLLECTIONS)
 PAGE = 1000
@@ -65,3 +68,26 @@ def village_ledgers(store: Store, village_codes: Iterable[str]) -> list[Doc]:
 def programs_of(store: Store, ledgers: Iterable[Doc]) -> dict[str, Doc]:
     ids = {pid for ledger in ledgers for pid in ledger.get("enrol", {})}
     return {pid: strip_id(doc) for pid, doc in store.get_many(PROGRAMS, ids).items()}
+
+
+IDM_FIELDS = ("year", "iks", "ike", "ikl", "score", "status")
+
+
+def idm_document(envelope_time: str, payload: Any) -> Doc:
+    """The stored IDM of one village and year (``envelope_time`` orders corrections)."""
+    return {
+        "_id": month_key(payload.village_code, str(payload.year)),
+        "village_code": payload.village_code,
+        "recorded_at": envelope_time,
+        **{name: getattr(payload, name) for name in IDM_FIELDS},
+    }
+
+
+def latest_idm(store: Store, village_code: str, month: str) -> dict[str, Any] | None:
+    """The village's IDM of the latest year not after the month's year, or None."""
+    year = int(month[:4])
+    found = [d for d in scan(store, IDM, {"village_code": village_code}) if d["year"] <= year]
+    if not found:
+        return None
+    best = max(found, key=lambda d: d["year"])
+    return {name: best[name] for name in IDM_FIELDS}

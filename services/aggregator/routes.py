@@ -32,6 +32,7 @@ from services.aggregator.readmodel import (
     PROGRAMS,
     VILLAGE_MONTHS,
     VILLAGES,
+    latest_idm,
     month_key,
     scan,
     strip_id,
@@ -124,7 +125,10 @@ def village(
     village_code: VillageCode, request: Request, principal: PrincipalDep, as_of: AsOf = None
 ) -> Any:
     require_village(principal, village_code, None)
-    return _public(_village_summary(request, village_code, _month(_agg(request), as_of)))
+    month = _month(_agg(request), as_of)
+    answer = _public(_village_summary(request, village_code, month))
+    answer["idm"] = latest_idm(request.app.state.runtime.store, village_code, month)
+    return answer
 
 
 @router.get(

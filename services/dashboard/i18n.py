@@ -99,6 +99,30 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "pillar_capacity": ("Kapasitas", "Capacity"),
     "pillar_assets": ("Aset", "Assets"),
     "pillar_green": ("Praktik hijau", "Green practices"),
+    "idm_title": ("Indeks Desa Membangun (IDM)", "Village Development Index (IDM)"),
+    "idm_help": (
+        "Angka Kemendesa untuk desa ini (0–1), di samping enam pilar Lumbung: ketahanan "
+        "ekonomi (IKE) dan lingkungan (IKL) desa, bukan rumah tangga.",
+        "Kemendesa's figures for this village (0–1), beside Lumbung's six pillars: the "
+        "village's economic (IKE) and ecological (IKL) resilience, not the households'.",
+    ),
+    "idm_index": ("Indeks", "Index"),
+    "idm_value": ("Nilai", "Value"),
+    "idm_ike": ("Indeks Ketahanan Ekonomi (IKE)", "Economic resilience index (IKE)"),
+    "idm_ikl": ("Indeks Ketahanan Lingkungan (IKL)", "Ecological resilience index (IKL)"),
+    "idm_iks": ("Indeks Ketahanan Sosial (IKS)", "Social resilience index (IKS)"),
+    "idm_score": ("Skor IDM", "IDM score"),
+    "idm_status": ("Status", "Status"),
+    "idm_year": ("tahun", "year"),
+    "idm_none": (
+        "Belum ada data IDM untuk tahun ini atau sebelumnya (impor: lumbung import idm).",
+        "No IDM for this year or earlier yet (import: lumbung import idm).",
+    ),
+    "idm_status_sangat_tertinggal": ("Sangat tertinggal", "Very underdeveloped"),
+    "idm_status_tertinggal": ("Tertinggal", "Underdeveloped"),
+    "idm_status_berkembang": ("Berkembang", "Developing"),
+    "idm_status_maju": ("Maju", "Advanced"),
+    "idm_status_mandiri": ("Mandiri", "Independent"),
     "bands_title": ("Sebaran kelompok", "Band distribution"),
     "bands_help": (
         "Jumlah rumah tangga berdata di tiap kelompok.",
