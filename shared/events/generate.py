@@ -13,6 +13,21 @@ from shared.events.catalogue import CATALOGUE, Payload
 from shared.events.envelope import DEADLETTER_TOPIC, VILLAGE_CODE_PATTERN, event_type, topic_for
 
 OUT = Path(__file__).with_name("schemas")
+# Topics an agriculture extension system may consume directly (or through
+# GET /agriculture/feed and webhooks, which carry the same facts with AGROVOC concepts).
+EXTENSION_TOPICS = ("agriculture", "livestock")
+EXTENSION_NOTE = (
+    " Extension systems may consume this topic directly; the same facts are also served by "
+    "GET /agriculture/feed and webhooks."
+)
+CONSUMER_ADVICE = (
+    "Use a consumer group of your own (ext-<system>, never lumbung-aggregator or "
+    "lumbung-feed), commit offsets only after the batch is stored, and treat delivery as "
+    "at-least-once: deduplicate by the CloudEvents id. The key is the village code, so one "
+    "village's facts arrive in order within its partition; there is no order across "
+    "villages. Ignore fields and event types you do not know; a breaking change is a new "
+    ".vN type."
+)
 ASYNCAPI = Path(__file__).with_name("asyncapi.json")
 
 
@@ -77,8 +92,10 @@ def asyncapi(schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
         channels[service] = {
             "address": topic_for(service),
             "description": f"Facts of the {service} service, keyed by village code "
-            "(one village's events stay in order).",
+            "(one village's events stay in order)."
+            + (EXTENSION_NOTE if service in EXTENSION_TOPICS else ""),
             "messages": refs,
+            "bindings": {"kafka": {"bindingVersion": "0.5.0", "topic": topic_for(service)}},
         }
         operations[f"{service}Publishes"] = {
             "action": "send",
@@ -89,6 +106,13 @@ def asyncapi(schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "action": "receive",
             "channel": {"$ref": f"#/channels/{service}"},
             "summary": "Aggregator and integrating systems read this topic (own group id).",
+            "description": CONSUMER_ADVICE,
+            "bindings": {
+                "kafka": {
+                    "bindingVersion": "0.5.0",
+                    "groupId": {"type": "string", "pattern": "^ext-[a-z0-9-]+$"},
+                }
+            },
             "messages": [{"$ref": f"#/channels/{service}/messages/{n}"} for n in events],
         }
     channels["deadletter"] = {

@@ -8,6 +8,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from shared.events.catalogue import CATALOGUE
 from shared.events.generate import ASYNCAPI, OUT, expected_files
 from tests.events_schema import validate_envelope
 from tests.unit.test_events import good
@@ -33,7 +34,13 @@ def test_schemas_are_valid_json_schema_and_asyncapi_names_every_topic() -> None:
         f"lumbung.{s}.v1"
         for s in ("registry", "training", "commerce", "agriculture", "livestock", "deadletter")
     }
-    assert len(doc["components"]["messages"]) == 30
+    events = sum(len(e) for e in CATALOGUE.values())
+    assert len(doc["components"]["messages"]) == events + 1  # and the dead letter
+    for service in ("agriculture", "livestock"):  # what extension systems consume directly
+        assert "GET /agriculture/feed" in doc["channels"][service]["description"]
+        receive = doc["operations"][f"{service}ConsumedByExtensionSystems"]
+        assert "consumer group of your own" in receive["description"]
+        assert receive["bindings"]["kafka"]["groupId"]["pattern"] == "^ext-[a-z0-9-]+$"
 
 
 def test_schema_refuses_what_the_contract_refuses() -> None:
