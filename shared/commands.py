@@ -31,7 +31,7 @@ from shared.errors import Problem
 from shared.events.catalogue import MODEL_TYPES, Payload
 from shared.events.envelope import CloudEvent, utcnow
 from shared.observability import EVENTS_WRITTEN
-from shared.pii import PiiVault
+from shared.pii import PiiVault, vault_for
 from shared.ports.store import COMMANDS, Doc, DuplicateId, Store, UpdateOutcome
 from shared.ratelimit import WriteLimiter
 
@@ -230,7 +230,7 @@ class WriteGate:
         return JSONResponse(written.body, status_code=written.status)
 
 
-def write_gate(
+async def write_gate(
     request: Request,
     principal: Annotated[Principal, Depends(current_principal)],
     idempotency_key: Annotated[
@@ -250,14 +250,14 @@ def write_gate(
     limiter = runtime.extras.get("write_limiter")
     if limiter is None:
         limiter = runtime.extras["write_limiter"] = WriteLimiter(runtime.settings.write_rate)
-    limiter.check(principal.scope_key())
+    await limiter.check(principal.scope_key())
     return WriteGate(
         runtime.store,
         principal,
         route_key,
         idempotency_key,
         runtime.after_write,
-        PiiVault(runtime.settings.pii_key),
+        vault_for(runtime.settings.pii_key),
     )
 
 

@@ -20,7 +20,7 @@ class PageParams(BaseModel):
     cursor: str | None
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")] = 100,
     cursor: Annotated[
         str | None, Query(max_length=500, description="next_cursor of the last page")

@@ -4,6 +4,7 @@ names are encrypted at rest and never put into events."""
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 
@@ -38,3 +39,9 @@ class PiiVault:
             return self._fernet.decrypt(token.encode()).decode()
         except InvalidToken:
             return None
+
+
+@functools.lru_cache(maxsize=8)
+def vault_for(key: str) -> PiiVault:
+    """The vault for a key, built once (deriving its keys costs on every request)."""
+    return PiiVault(key)
