@@ -15,7 +15,12 @@ from services.catalog import SERVICES
 from shared.adapters.inproc_bus import InProcessBus
 from shared.adapters.sqlite_store import SqliteStore
 from shared.auth import Role
-from shared.events.catalogue import CATALOGUE, PlotRegistered
+from shared.events.catalogue import (
+    CATALOGUE,
+    FarmerGroupJoined,
+    FarmerGroupRegistered,
+    PlotRegistered,
+)
 from shared.http import create_app
 from shared.ports.store import Store
 from shared.runtime import bootstrap
@@ -317,6 +322,8 @@ def test_client_chosen_plot_id_reused_for_another_plot_is_409(
 
 
 def test_every_agriculture_fact_event_has_exactly_one_record_kind() -> None:
-    facts = set(CATALOGUE["agriculture"].values()) - {PlotRegistered}
+    # plots, farmer groups and memberships are entities in their own collections
+    entities = {PlotRegistered, FarmerGroupRegistered, FarmerGroupJoined}
+    facts = set(CATALOGUE["agriculture"].values()) - entities
     assert set(KINDS) == facts
     assert sorted(KINDS.values()) == sorted(get_args(Kind))

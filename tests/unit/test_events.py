@@ -32,7 +32,7 @@ def good(**data_overrides: object) -> dict:
 
 
 def test_every_catalogue_event_has_a_model_and_occurred_on() -> None:
-    assert len(EVENT_MODELS) == 29
+    assert len(EVENT_MODELS) == 33
     for etype, model in EVENT_MODELS.items():
         assert etype.startswith("lumbung.") and etype.endswith(".v1")
         assert "occurred_on" in model.model_fields
