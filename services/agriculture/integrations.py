@@ -101,6 +101,13 @@ class WebhookCreate(BaseModel):
     description: Annotated[str, Field(max_length=200)] | None = None
 
 
+class WebhookEnable(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{}, {"note": "server fixed"}]}
+    )
+    note: Annotated[str, Field(max_length=200)] | None = None
+
+
 class WebhookPublic(BaseModel):
     webhook_id: str
     url: str
@@ -116,6 +123,7 @@ class WebhookPublic(BaseModel):
     next_attempt_at: float | None = None
     last_delivery_at: float | None = None
     created_at: float
+    note: str | None = None
 
 
 class WebhookCreated(WebhookPublic):
@@ -253,6 +261,10 @@ def delete_webhook(webhook_id: Id, request: Request, gate: WriteGateDep) -> Any:
     responses=WRITE_RESPONSES,
     summary="Resume a disabled webhook where it stopped",
 )
-def enable_webhook(webhook_id: Id, request: Request, gate: WriteGateDep) -> Any:
+def enable_webhook(
+    webhook_id: Id, body: WebhookEnable, request: Request, gate: WriteGateDep
+) -> Any:
     fields = {"status": "active", "failures": 0, "next_attempt_at": 0, "disabled_reason": None}
+    if body.note is not None:
+        fields["note"] = body.note
     return _change(request, gate, webhook_id, fields)

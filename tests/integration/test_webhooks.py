@@ -203,7 +203,7 @@ def test_repeated_failure_disables_with_the_reason_and_enable_resumes(
     assert len(receiver.attempts) == attempts, "a disabled webhook is not called"
 
     receiver.always_fail = False
-    r = client.post(f"{url}/enable", headers=headers)
+    r = client.post(f"{url}/enable", json={}, headers=headers)
     assert r.status_code == 200 and r.json()["status"] == "active"
     wait_for(lambda: len(receiver.received) == 3, timeout_s=30, what="3 deliveries")
     assert [i["event_id"] for i in receiver.received] == [f"ev-{A}-{i:04d}" for i in range(3)]
@@ -251,5 +251,5 @@ def test_scope_and_bad_input(api: tuple, receiver: Receiver) -> None:
     assert gone.status_code == 200 and gone.json()["status"] == "deleted"
     assert client.get(url, headers=a_token).json()["status"] == "deleted"
     assert client.delete(url, headers=a_token).status_code == 404
-    assert client.post(f"{url}/enable", headers=a_token).status_code == 404
+    assert client.post(f"{url}/enable", json={}, headers=a_token).status_code == 404
     assert client.get("/agriculture/webhooks", headers=a_token).json() == []
