@@ -3,15 +3,30 @@
 Every write is one single-document operation: no transactions, change streams or $lookup.
 The outbox lives inside the document (``_outbox`` keyed by event id), so the state change and
 its events are stored together, and ``outbox_ack`` unsets exactly the published ids.
+
+Finding the documents with unpublished events must not cost a scan of every collection:
+FerretDB 1.x evaluates any filter other than a single ``_id`` in its own process, document by
+document. So each write that carries events first inserts a *marker* of its own into the small
+``_outbox_index`` collection: ``{_id: "<collection>/<doc id>/<nonce>", cmd: <command id>}``.
+The relay lists markers (O(pending)), reads each marked document by ``_id``, publishes and
+acks its events, and deletes a marker only when the document it read already lists the
+marker's command in ``_cmds``: that write had landed, so its events were in what the relay
+read. A marker whose command is not there belongs to a write still in flight and stays for
+the next drain; a write known to have failed deletes its own marker, and one left by a writer
+that crashed is dropped once older than ``STALE_MARKER_S``. Every operation on a data
+collection is a lookup by ``_id`` alone, the one filter FerretDB resolves with an index.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
 from typing import Any
 
-from pymongo import ASCENDING, MongoClient, ReplaceOne
+from pymongo import ASCENDING, DeleteOne, MongoClient, ReplaceOne
 from pymongo.errors import (
     AutoReconnect,
     BulkWriteError,
@@ -47,6 +62,17 @@ from shared.ports.store import (
 
 _UNAVAILABLE = (ConnectionFailure, AutoReconnect, ServerSelectionTimeoutError)
 _INNER_LIST = "~l"
+MARKERS = "_outbox_index"
+SWEPT = "_outbox_swept"  # collections whose pre-marker pending documents were indexed
+STALE_MARKER_S = 600.0  # an unconfirmed marker older than this belongs to a crashed writer
+
+
+# Statements per bulk write. FerretDB 1.24 (SQLite handler) keeps a pooled SQLite
+# connection open for every replacement of an existing document until its update
+# command ends; past ~100 of them the command waits for a connection forever and the
+# database stops answering (measured: 101 replacements hang, 99 take 50 ms). MongoDB
+# does not care; small chunks cost it nothing.
+BULK_CHUNK = 50
 
 
 def encode(value: Any) -> Any:
@@ -68,8 +94,26 @@ def decode(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class MarkedEntry(OutboxEntry):
+    """An outbox entry with the marker state it was read under (for the conditional delete)."""
+
+    landed_markers: tuple[str, ...] = ()  # markers whose write had landed: the ack deletes them
+
+
+def _stored(doc: Doc) -> Doc:
+    """The document as this adapter stores it: the outbox map only (markers replace the
+    ``_pending``/``_outbox_at`` fields the SQLite adapter indexes)."""
+    doc.pop(PENDING, None)
+    doc.pop(OUTBOX_AT, None)
+    return doc
+
+
 class MongoStore(Store):
     def __init__(self, url: str, database: str, *, timeout_ms: int = 3000) -> None:
+        # No client-wide timeoutMS (CSOT): it also stretches server selection to its own
+        # length, so a stopped server would answer 503 only after it; socketTimeoutMS bounds
+        # each wait for a reply instead, and with the relay's lookups by _id no call is long.
         self._client: MongoClient[Doc] = MongoClient(
             url,
             serverSelectionTimeoutMS=timeout_ms,
@@ -79,7 +123,7 @@ class MongoStore(Store):
             tz_aware=True,
         )
         self._db = self._client[database]
-        self._outbox_collections: set[str] = set()
+        self._ferretdb: bool | None = None
 
     def _guard(self, exc: PyMongoError) -> StoreUnavailable:
         return StoreUnavailable(f"mongodb: {type(exc).__name__}: {str(exc)[:200]}")
@@ -91,23 +135,52 @@ class MongoStore(Store):
                 for field in spec.indexes:
                     coll.create_index([(field, ASCENDING), ("_id", ASCENDING)])
                 if spec.outbox:
-                    coll.create_index([(PENDING, ASCENDING), (OUTBOX_AT, ASCENDING)])
-                    self._outbox_collections.add(spec.name)
+                    self._sweep_unmarked(spec.name)
+            self._db[MARKERS].create_index([("at", ASCENDING)])
         except PyMongoError as exc:
             raise self._guard(exc) from exc
+
+    def _sweep_unmarked(self, collection: str) -> None:
+        """Once per collection: mark documents written before markers existed (they carry
+        ``_pending``). One scan, then never again for this collection."""
+        swept = self._db[SWEPT]
+        if swept.find_one({"_id": collection}) is not None:
+            return
+        for doc in self._db[collection].find({PENDING: {"$gt": 0}}, {COMMANDS: 1}):
+            cmds = doc.get(COMMANDS) or [""]
+            self._marker_insert(collection, str(doc["_id"]), str(cmds[-1]))
+        with suppress(DuplicateKeyError):
+            swept.insert_one({"_id": collection, "at": time.time()})
+
+    # --- markers -------------------------------------------------------------------------
+    def _marker_insert(self, collection: str, doc_id: str, command_id: str) -> str:
+        marker = f"{collection}/{doc_id}/{uuid.uuid4().hex[:16]}"
+        self._db[MARKERS].insert_one(
+            {"_id": marker, "c": collection, "d": doc_id, "cmd": command_id, "at": time.time()}
+        )
+        return marker
+
+    def _markers_delete(self, markers: Sequence[str]) -> None:
+        ops = [DeleteOne({"_id": m}) for m in markers]
+        for start in range(0, len(ops), BULK_CHUNK):
+            self._db[MARKERS].bulk_write(ops[start : start + BULK_CHUNK], ordered=False)
 
     def insert(
         self, collection: str, doc: Doc, *, events: Sequence[Doc] = (), command_id: str
     ) -> None:
+        marker = None
         try:
-            self._db[collection].insert_one(encode(new_doc(doc, events, command_id)))
+            if events:
+                marker = self._marker_insert(collection, str(doc["_id"]), command_id)
+            self._db[collection].insert_one(encode(_stored(new_doc(doc, events, command_id))))
         except DuplicateKeyError:
+            if marker is not None:  # nothing was written: the marker has nothing to show
+                with suppress(PyMongoError):
+                    self._markers_delete([marker])
             existing = self.get(collection, str(doc["_id"]))
             raise DuplicateId(existing or {"_id": doc["_id"]}) from None
         except PyMongoError as exc:
             raise self._guard(exc) from exc
-        if events:
-            self._outbox_collections.add(collection)
 
     def update(
         self,
@@ -119,7 +192,6 @@ class MongoStore(Store):
         command_id: str,
         expect: Mapping[str, Any] | None = None,
     ) -> UpdateOutcome:
-        now = time.time()
         to_set = encode(
             {**set_fields, **{f"{OUTBOX}.{k}": v for k, v in outbox_items(events).items()}}
         )
@@ -128,16 +200,14 @@ class MongoStore(Store):
         }
         if to_set:
             changes["$set"] = to_set
-        if events:
-            changes["$inc"] = {PENDING: len(events)}
-            changes["$min"] = {OUTBOX_AT: now}
         query: dict[str, Any] = {"_id": doc_id, COMMANDS: {"$ne": command_id}, **(expect or {})}
         try:
+            marker = self._marker_insert(collection, doc_id, command_id) if events else None
             result = self._db[collection].update_one(query, changes)
             if result.matched_count == 1:
-                if events:
-                    self._outbox_collections.add(collection)
                 return "applied"
+            if marker is not None:  # nothing was written: the marker has nothing to show
+                self._markers_delete([marker])
             current = self._db[collection].find_one({"_id": doc_id}, {COMMANDS: 1})
         except PyMongoError as exc:
             raise self._guard(exc) from exc
@@ -157,6 +227,14 @@ class MongoStore(Store):
         ids = list(dict.fromkeys(doc_ids))
         found: dict[str, Doc] = {}
         try:
+            if self._is_ferretdb():
+                # FerretDB 1.x resolves only a lone {_id: x} with an index; an $in is a scan
+                # of the whole collection, so one indexed lookup per id is far cheaper
+                for doc_id in ids:
+                    doc = self._db[collection].find_one({"_id": doc_id}, {OUTBOX: 0})
+                    if doc is not None:
+                        found[doc_id] = public(decode(doc))  # type: ignore[assignment]
+                return found
             for start in range(0, len(ids), 1000):
                 cursor = self._db[collection].find(
                     {"_id": {"$in": ids[start : start + 1000]}}, {OUTBOX: 0}
@@ -166,6 +244,11 @@ class MongoStore(Store):
         except PyMongoError as exc:
             raise self._guard(exc) from exc
         return found
+
+    def _is_ferretdb(self) -> bool:
+        if self._ferretdb is None:
+            self._ferretdb = "ferretdbVersion" in self._client.admin.command("buildInfo")
+        return self._ferretdb
 
     @staticmethod
     def _filter(where: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -223,7 +306,8 @@ class MongoStore(Store):
             )
         try:
             for name, ops in by_collection.items():
-                self._db[name].bulk_write(ops, ordered=False)
+                for start in range(0, len(ops), BULK_CHUNK):
+                    self._db[name].bulk_write(ops[start : start + BULK_CHUNK], ordered=False)
         except BulkWriteError as exc:
             raise StoreUnavailable(f"mongodb: bulk write failed: {exc.details}") from exc
         except PyMongoError as exc:
@@ -243,22 +327,27 @@ class MongoStore(Store):
 
     def outbox_pending(self, limit: int) -> list[OutboxEntry]:
         entries: list[OutboxEntry] = []
+        stale_before = time.time() - STALE_MARKER_S
         try:
-            for name in sorted(self._outbox_collections):
-                cursor = (
-                    self._db[name]
-                    .find({PENDING: {"$gt": 0}}, {OUTBOX: 1})
-                    .sort(OUTBOX_AT, ASCENDING)
-                    .limit(limit)
+            marked: dict[tuple[str, str], list[Doc]] = {}
+            for m in self._db[MARKERS].find({}).sort("at", ASCENDING).limit(limit):
+                marked.setdefault((str(m["c"]), str(m["d"])), []).append(m)
+            for (collection, doc_id), markers in marked.items():
+                doc = self._db[collection].find_one({"_id": doc_id}, {OUTBOX: 1, COMMANDS: 1})
+                landed = set((doc or {}).get(COMMANDS) or [])
+                done = tuple(
+                    str(m["_id"])
+                    for m in markers
+                    if m.get("cmd") in landed or float(m.get("at", 0)) < stale_before
                 )
-                for doc in cursor:
-                    items = sorted(decode(doc.get(OUTBOX) or {}).values(), key=lambda i: i["at"])
-                    if items:
-                        entries.append(
-                            OutboxEntry(
-                                name, str(doc["_id"]), [i["event"] for i in items], items[0]["at"]
-                            )
-                        )
+                items = sorted(
+                    decode((doc or {}).get(OUTBOX) or {}).values(), key=lambda i: i["at"]
+                )
+                if items:
+                    events = [i["event"] for i in items]
+                    entries.append(MarkedEntry(collection, doc_id, events, items[0]["at"], done))
+                else:
+                    self._markers_delete(done)
         except PyMongoError as exc:
             raise self._guard(exc) from exc
         entries.sort(key=lambda e: e.created_at)
@@ -267,19 +356,23 @@ class MongoStore(Store):
     def outbox_ack(self, entry: OutboxEntry) -> None:
         ids = [str(e["id"]) for e in entry.events]
         try:
+            # by _id alone (the one filter FerretDB resolves with an index); unsetting the
+            # same ids twice changes nothing, so a repeated ack is harmless
             self._db[entry.collection].update_one(
-                {"_id": entry.doc_id, **{f"{OUTBOX}.{i}": {"$exists": True} for i in ids}},
-                {"$unset": {f"{OUTBOX}.{i}": "" for i in ids}, "$inc": {PENDING: -len(ids)}},
+                {"_id": entry.doc_id}, {"$unset": {f"{OUTBOX}.{i}": "" for i in ids}}
             )
+            if isinstance(entry, MarkedEntry):
+                self._markers_delete(entry.landed_markers)
         except PyMongoError as exc:
             raise self._guard(exc) from exc
 
     def outbox_backlog(self) -> int:
         total = 0
         try:
-            for name in sorted(self._outbox_collections):
-                for row in self._db[name].find({PENDING: {"$gt": 0}}, {PENDING: 1}):
-                    total += int(row.get(PENDING, 0))
+            marked = {(str(m["c"]), str(m["d"])) for m in self._db[MARKERS].find({}, {"_id": 0})}
+            for collection, doc_id in sorted(marked):
+                doc = self._db[collection].find_one({"_id": doc_id}, {OUTBOX: 1})
+                total += len((doc or {}).get(OUTBOX) or {})
         except PyMongoError as exc:
             raise self._guard(exc) from exc
         return total

@@ -145,3 +145,33 @@ def test_lists_inside_lists_round_trip(things: Store) -> None:
     assert things.get_many(COLL, ["n1"])["n1"]["upd"] == [["x", 1]]
     assert things.put_if_absent("claims", {"_id": "k", "v": [[1]]}) is None
     assert things.get("claims", "k")["v"] == [[1]]
+
+
+def test_a_repeated_ack_changes_nothing(things: Store) -> None:
+    """Two relays (or a retry after a lost answer) may ack the same entry twice."""
+    things.insert(COLL, {"_id": "a"}, events=[event("e1")], command_id="c1")
+    taken = things.outbox_pending(10)
+    for entry in taken:
+        things.outbox_ack(entry)
+    things.update(COLL, "a", set_fields={"x": 1}, events=[event("e2")], command_id="c2")
+    for entry in taken:
+        things.outbox_ack(entry)
+    assert [e["id"] for p in things.outbox_pending(10) for e in p.events] == ["e2"]
+    assert things.outbox_backlog() == 1
+
+
+def test_failed_writes_leave_nothing_to_publish(things: Store) -> None:
+    things.insert(COLL, {"_id": "a", "n": 1}, events=[event("e1")], command_id="c1")
+    for entry in things.outbox_pending(10):
+        things.outbox_ack(entry)
+    with pytest.raises(DuplicateId):
+        things.insert(COLL, {"_id": "a"}, events=[event("e2")], command_id="c2")
+    outcome = things.update(
+        COLL, "a", set_fields={"n": 9}, events=[event("e3")], command_id="c3", expect={"n": 5}
+    )
+    assert outcome == "precondition_failed"
+    assert things.update(COLL, "zz", set_fields={}, events=[event("e4")], command_id="c4") == (
+        "missing"
+    )
+    assert things.outbox_pending(10) == []
+    assert things.outbox_backlog() == 0
