@@ -2,8 +2,9 @@
 broken one, the registry route, and IKE/IKL beside the pillars in the village view and on
 the dashboard.
 
-The sample files in ``tests/fixtures/integrations`` (idm-*.json) were written for these tests in the shape of the
-Kemendesa IDM open API's ``rumusan`` answer (50 indicators: 35 IKS, 12 IKE, 3 IKL).
+The sample files (``tests/fixtures/integrations/idm-*.json``) were written for these tests
+in the shape of the Kemendesa IDM open API's ``rumusan`` answer (50 indicators: 35 IKS,
+12 IKE, 3 IKL).
 """
 
 from __future__ import annotations
