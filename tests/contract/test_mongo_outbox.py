@@ -145,3 +145,20 @@ def test_documents_written_before_markers_existed_are_found(mongo_url: str) -> N
         store.close()
         raw.close()
         _drop_mongo(mongo_url, name)
+
+
+def test_get_many_finds_the_same_documents_one_by_one_or_in_one_query(
+    mongo: tuple[MongoStore, MongoClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, _db = mongo
+    for i in range(30):
+        store.insert(COLL, {"_id": f"d{i}", "n": i, "upd": [[i, "x"]]}, command_id=f"c{i}")
+    wanted = ["d3", "d7", "nope", "d29", "d3"]
+    answers = []
+    for factor in (0, 1000):  # 0: always id by id (on FerretDB); 1000: always one $in
+        monkeypatch.setattr("shared.adapters.mongo_store.PER_ID_FACTOR", factor)
+        store._sizes.clear()
+        answers.append(store.get_many(COLL, wanted))
+    assert answers[0] == answers[1]
+    assert sorted(answers[0]) == ["d29", "d3", "d7"]
+    assert answers[0]["d7"] == {"_id": "d7", "n": 7, "upd": [[7, "x"]], "_cmds": ["c7"]}
