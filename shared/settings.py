@@ -46,8 +46,10 @@ class Settings(BaseSettings):
     demo: str = "on"
     rules_file: Path | None = None
     view_months: int = Field(24, ge=12, le=120)
-    # The outbound feed and its webhooks: one feed builder per deployment (see
-    # services/agriculture/feed.py); turn it off in every agriculture process but one.
+    # The outbound feed and its webhooks: one feed builder and dispatcher per deployment
+    # (services/agriculture/feed.py). On by default for the embedded app and a single
+    # agriculture process; deploy/k8s turns it off in the scaled API replicas and on in the
+    # one-replica agriculture-feed Deployment.
     feed_builder: bool = True
     feed_group: str = "lumbung-feed"
     webhook_max_failures: int = Field(8, ge=1, le=100)

@@ -4,7 +4,15 @@ A subscription (``agriculture_webhooks``) holds its URL, the villages it covers,
 secret sealed with the platform's key (HMAC signing needs the secret itself, so it is
 sealed, not hashed; it is shown once, when created), and its position in the feed.
 
-Delivery (``WebhookDispatcher``, one per deployment, next to the feed builder):
+Delivery (``WebhookDispatcher``, one per deployment, next to the feed builder; deploy it as a
+singleton, see ``deploy/README.md``):
+
+- a dispatcher that has something to send to a subscription first claims it: a compare-and-set
+  of a fresh ``lease`` token (valid ``lease_s`` seconds), expecting the token, status and
+  position it read; every later update of that round (position, failures) expects the same
+  token, status and old position. Should a second dispatcher run anyway, it loses the claim or
+  the next advance and stops, so it can neither send a subscription's entries concurrently nor
+  move its position backwards;
 
 - one fact per request, body = the feed item, headers ``X-Lumbung-Event-Id`` (for dedupe on
   the receiver's side: a delivery whose answer was lost is sent again), ``X-Lumbung-Seq``,
@@ -133,6 +141,9 @@ class WebhookDispatcher:
         self.post = post
         self.clock = clock
         self.delivered = 0
+        self.owner = uuid.uuid4().hex
+        # a claim outlives the longest round: one budget, then one more post timing out
+        self.lease_s = 2 * timeout_s + 30
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -165,6 +176,8 @@ class WebhookDispatcher:
         entries = self.store.find(
             FEED, feed_scope(hook), limit=PER_ROUND, after=after_seq(int(hook["position"]))
         ).items
+        if not entries or not self._claim(hook):
+            return 0
         sent = 0
         for entry in entries:
             item = {k: v for k, v in entry.items() if k not in ("_id", "district_code")}
@@ -191,7 +204,7 @@ class WebhookDispatcher:
                 last_delivery_at=self.clock(),
                 next_attempt_at=0,
             ):
-                return sent  # deleted or disabled meanwhile
+                return sent  # deleted, disabled or taken over meanwhile
         return sent
 
     def _failed(self, hook: Doc, error: str) -> None:
@@ -221,14 +234,27 @@ class WebhookDispatcher:
         self._set(hook, **fields)
         log.warning("webhook %s disabled: %s", hook["webhook_id"], reason)
 
+    def _claim(self, hook: Doc) -> bool:
+        """Take the subscription for this round unless another dispatcher holds it."""
+        now = self.clock()
+        if hook.get("lease_by") not in (None, self.owner) and hook.get("lease_until", 0) > now:
+            return False
+        return self._set(
+            hook, lease=uuid.uuid4().hex, lease_by=self.owner, lease_until=now + self.lease_s
+        )
+
     def _set(self, hook: Doc, **fields: Any) -> bool:
-        """Update the subscription unless it was deleted or disabled meanwhile."""
+        """Update the subscription as read: not deleted, disabled, advanced or claimed since."""
         outcome = self.store.update(
             WEBHOOKS,
             hook["_id"],
             set_fields=fields,
             command_id=f"dispatch-{uuid.uuid4().hex}",
-            expect={"status": "active"},
+            expect={
+                "status": "active",
+                "position": hook["position"],
+                "lease": hook.get("lease"),
+            },
         )
         if outcome == "applied":
             hook.update(fields)

@@ -480,7 +480,7 @@ def test_every_service_has_a_deployment_a_service_probes_and_resources(
 ) -> None:
     deployments, services = _by_kind(k8s, "Deployment"), _by_kind(k8s, "Service")
     config = _by_kind(k8s, "ConfigMap")["lumbung-config"]["data"]
-    assert set(deployments) == set(SERVICES)
+    assert set(deployments) == {*SERVICES, "agriculture-feed"}
     for name in SERVICES:
         spec = deployments[name]["spec"]
         labels = spec["template"]["metadata"]["labels"]
@@ -514,6 +514,28 @@ def test_every_service_has_a_deployment_a_service_probes_and_resources(
         assert annotations["prometheus.io/path"] == "/metrics"
         assert annotations["prometheus.io/port"] == str(SERVICE_PORT)
         assert services[name]["spec"]["ports"][0]["port"] == SERVICE_PORT
+
+
+def test_the_feed_builder_and_webhook_dispatcher_run_in_one_pod_only(
+    k8s: list[dict[str, Any]], compose: dict[str, Any]
+) -> None:
+    deployments, services = _by_kind(k8s, "Deployment"), _by_kind(k8s, "Service")
+
+    def builder(name: str) -> str:
+        (container,) = deployments[name]["spec"]["template"]["spec"]["containers"]
+        return {e["name"]: e.get("value") for e in container["env"]}["LUMBUNG_FEED_BUILDER"]
+
+    assert builder("agriculture") == "false"  # the scaled API replicas
+    singleton = deployments["agriculture-feed"]["spec"]
+    assert builder("agriculture-feed") == "true"
+    assert singleton["replicas"] == 1 and singleton["strategy"]["type"] == "Recreate"
+    labels = singleton["template"]["metadata"]["labels"]
+    assert not any(svc["spec"]["selector"].items() <= labels.items() for svc in services.values())
+    assert "LUMBUNG_FEED_BUILDER" not in _by_kind(k8s, "ConfigMap")["lumbung-config"]["data"]
+    assert str(compose["services"]["agriculture"]["environment"]["LUMBUNG_FEED_BUILDER"]) in (
+        "true",
+        "True",
+    )
 
 
 def test_aggregator_replicas_do_not_exceed_partitions(k8s: list[dict[str, Any]]) -> None:

@@ -21,14 +21,26 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from services.agriculture.feed import COLLECTIONS as FEED_COLLECTIONS
+from services.agriculture.feed import FEED, seq_id
 from services.agriculture.service import SERVICE as AGRICULTURE
-from services.agriculture.webhooks import EVENT_ID_HEADER, SIGNATURE_HEADER, sign, verify
+from services.agriculture.webhooks import COLLECTIONS as WEBHOOK_COLLECTIONS
+from services.agriculture.webhooks import (
+    EVENT_ID_HEADER,
+    SIGNATURE_HEADER,
+    WEBHOOKS,
+    Outcome,
+    WebhookDispatcher,
+    sign,
+    verify,
+)
 from shared.adapters.inproc_bus import InProcessBus
 from shared.adapters.sqlite_store import SqliteStore
 from shared.auth import Role
 from shared.commands import build_event
 from shared.events import catalogue as ev
 from shared.http import create_app
+from shared.pii import PiiVault
 from shared.runtime import bootstrap
 from shared.settings import Settings
 from tests.conftest import token
@@ -253,3 +265,91 @@ def test_scope_and_bad_input(api: tuple, receiver: Receiver) -> None:
     assert client.delete(url, headers=a_token).status_code == 404
     assert client.post(f"{url}/enable", json={}, headers=a_token).status_code == 404
     assert client.get("/agriculture/webhooks", headers=a_token).json() == []
+
+
+# two dispatchers on one store (a second one started by mistake) -------------------------
+def _store_with_hook(tmp_path: Path, n: int) -> tuple[SqliteStore, PiiVault, dict[str, Any]]:
+    store = SqliteStore(tmp_path / "two.sqlite3")
+    store.ensure(WEBHOOK_COLLECTIONS + FEED_COLLECTIONS)
+    for i in range(1, n + 1):
+        store.put_if_absent(
+            FEED,
+            {
+                "_id": seq_id(i),
+                "seq": i,
+                "event_id": f"ev-{i}",
+                "type": "t",
+                "village_code": A,
+                "district_code": A[:4],
+            },
+        )
+    vault = PiiVault("k" * 40)
+    hook = {
+        "_id": "wh-1",
+        "webhook_id": "wh-1",
+        "url": "http://receiver.invalid/hook",
+        "district_code": A[:4],
+        "district_code_scope": None,
+        "village_codes": [A],
+        "status": "active",
+        "position": 0,
+        "delivered": 0,
+        "failures": 0,
+        "next_attempt_at": 0,
+        "secret_sealed": vault.seal("whsec_x"),
+    }
+    store.put_if_absent(WEBHOOKS, hook)
+    return store, vault, hook
+
+
+def test_a_second_dispatcher_reading_the_same_state_sends_nothing_twice(tmp_path: Path) -> None:
+    store, vault, _ = _store_with_hook(tmp_path, 5)
+    posted: list[str] = []
+    snapshot = store.get(WEBHOOKS, "wh-1")
+    assert snapshot is not None
+
+    def second_post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outcome:
+        posted.append(headers[EVENT_ID_HEADER])
+        return Outcome(True)
+
+    second = WebhookDispatcher(
+        store, vault, max_failures=3, backoff_s=1, backoff_max_s=1, timeout_s=1, post=second_post
+    )
+
+    def first_post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outcome:
+        posted.append(headers[EVENT_ID_HEADER])
+        if len(posted) == 1:  # meanwhile the second dispatcher works from the state both read
+            second._deliver(dict(snapshot))
+        return Outcome(True)
+
+    first = WebhookDispatcher(
+        store, vault, max_failures=3, backoff_s=1, backoff_max_s=1, timeout_s=1, post=first_post
+    )
+    first._deliver(dict(snapshot))
+    assert posted == [f"ev-{i}" for i in range(1, 6)], "each entry once, in order"
+    state = store.get(WEBHOOKS, "wh-1")
+    assert state is not None and state["position"] == 5 and state["delivered"] == 5
+
+
+def test_the_position_advances_only_from_the_position_read(tmp_path: Path) -> None:
+    store, vault, _ = _store_with_hook(tmp_path, 3)
+    sent: list[str] = []
+
+    def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outcome:
+        sent.append(headers[EVENT_ID_HEADER])
+        return Outcome(True)
+
+    dispatcher = WebhookDispatcher(
+        store, vault, max_failures=3, backoff_s=1, backoff_max_s=1, timeout_s=1, post=post
+    )
+    stale = store.get(WEBHOOKS, "wh-1")
+    assert stale is not None
+    assert dispatcher.run_once() == 3
+    assert store.get(WEBHOOKS, "wh-1")["position"] == 3  # type: ignore[index]
+    # a dispatcher still holding the state read before the round cannot move it back
+    assert not dispatcher._set(dict(stale), position=1)
+    assert not WebhookDispatcher(
+        store, vault, max_failures=3, backoff_s=1, backoff_max_s=1, timeout_s=1, post=post
+    )._set(dict(stale), position=1)
+    assert store.get(WEBHOOKS, "wh-1")["position"] == 3  # type: ignore[index]
+    assert sent == ["ev-1", "ev-2", "ev-3"]
