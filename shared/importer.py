@@ -81,6 +81,11 @@ class Call:
     path: str
     body: dict[str, Any]
     exists_path: str | None = None  # a GET answering 200 when the record is already there
+    # False for a call that sets absolute values the server compares with what it holds
+    # (a household's members, a village's IDM year): sending it twice is harmless, while a
+    # key derived from the body would replay an earlier answer when a value returns to one
+    # it had before (members with Dede, without, with again), leaving the record stale.
+    keyed: bool = True
 
 
 @dataclass
@@ -380,7 +385,7 @@ class _Run:
         self.said[seen] += 1
         personal = any(f in call.body for f in PERSONAL_FIELDS)
         secret = self.target.key_secret if personal else None
-        key = idempotency_key(self.plan.kind, [*material, nth], secret)
+        key = idempotency_key(self.plan.kind, [*material, nth], secret) if call.keyed else None
         reply = await client.request(call.method, call.path, call.body, key=key, token=token)
         if not reply.ok:
             return [

@@ -193,6 +193,8 @@ def plan_idm(text: str, village_code: str | None) -> Plan:
         "target_status": target_status,
         "indicators": sum(len(s) for s in reader.scores.values()),
     }
-    call = Call("idm", "POST", f"/registry/villages/{code}/idm", body)
+    # The route records a year once and answers unchanged values without a new event; a
+    # corrected (or reverted) revision must reach it, not replay an earlier answer: no key.
+    call = Call("idm", "POST", f"/registry/villages/{code}/idm", body, keyed=False)
     item = Planned(DOCUMENT_LINE, [village_ref(code, "--village")], lambda _answer: [call])
     return Plan("idm", len(rows), [item], [])

@@ -227,7 +227,8 @@ def _household(reader: _Reader, village_code: str, kk: str, family: _Family) -> 
         if answer["members"] == len(niks) and answer.get("same_member_niks"):
             return []
         path = f"/registry/households/{answer['household_id']}"
-        return [Call("households_updated", "PATCH", path, members)]
+        # absolute values, sent only when they differ from the match answer: no key (Call.keyed)
+        return [Call("households_updated", "PATCH", path, members, keyed=False)]
 
     lookup = Lookup(
         reader.mapping.tables[family.file].column_of("kk_number"),

@@ -10,6 +10,7 @@ in the shape of the Kemendesa IDM open API's ``rumusan`` answer (50 indicators: 
 from __future__ import annotations
 
 import csv
+import json
 import re
 from pathlib import Path
 
@@ -114,6 +115,23 @@ def test_dry_run_writes_nothing_then_import_and_reimport_adds_nothing(
     assert "idm: new / already there" in out
     assert len(_stored(settings)) == 1
     assert len(re.findall(r"idm: new / already there\s+│\s+0 / 1", out)) == 2
+
+
+def test_a_revision_reverted_is_recorded_again(settings: Settings, tmp_path: Path) -> None:
+    """Original, corrected, original again: the store ends with the original values (a key
+    derived from the body alone replayed the first answer on the third import)."""
+    revised = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    revised["mapData"]["SUMMARIES"]["TARGET_STATUS"] = ""  # the corrected file names no target
+    revision = tmp_path / "idm-revisi.json"
+    revision.write_text(json.dumps(revised), encoding="utf-8")
+
+    statuses = []
+    for path in (SAMPLE, revision, SAMPLE):
+        assert main(["import", "idm", str(path), "--village", VILLAGE]) == 0
+        (stored,) = _stored(settings)
+        statuses.append(stored["target_status"])
+
+    assert statuses == ["mandiri", None, "mandiri"]
 
 
 def test_village_view_and_dashboard_show_ike_and_ikl(settings: Settings) -> None:

@@ -165,6 +165,28 @@ def test_opensid_reimport_with_a_new_member_updates_the_household(
     assert _row(out, "households_updated: new / already there") == "1 / 0"
 
 
+def test_opensid_member_leaving_and_returning_twice_keeps_the_household_current(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """With Dede, without, with, without: each import leaves the household as the export says
+    (a key derived from the PATCH body alone replayed the second answer on the fourth)."""
+    full = (FIXTURES / "penduduk.csv").read_text(encoding="utf-8")
+    without = tmp_path / "penduduk-tanpa-dede.csv"
+    without.write_text(
+        "".join(line for line in full.splitlines(keepends=True) if "Dede" not in line),
+        encoding="utf-8",
+    )
+    keluarga = ["--keluarga", str(FIXTURES / "keluarga.csv")]
+    seen = []
+    for penduduk in (FIXTURES / "penduduk.csv", without, FIXTURES / "penduduk.csv", without):
+        assert main([*OPENSID, "--penduduk", str(penduduk), *keluarga]) == 0
+        (asep,) = [d for d in _all(settings, HOUSEHOLDS) if d["kk_last4"] == "0001"]
+        seen.append((asep["members"], len(asep["nik_hashes"])))
+
+    assert seen == [(3, 3), (2, 2), (3, 3), (2, 2)]
+    assert _counts(settings)[HOUSEHOLDS] == 3
+
+
 # SIMLUHTAN farmers (XLSX) ---------------------------------------------------------------------
 BROKEN_FARMERS_REPORT = """line,field,reason
 3,NIK,"stored as a number, so digits may be lost: format it as text"
