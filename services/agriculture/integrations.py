@@ -9,6 +9,8 @@
   items by signed POSTs (``services.agriculture.webhooks``). Whoever may write agriculture
   data for the villages manages their subscriptions; a subscription covers the villages
   named, or by default the token's own scope, and is seen only by tokens covering all of it.
+  A new subscription starts at the feed's head (facts recorded from then on); replaying the
+  history is an explicit choice, ``"from": "beginning"``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, status
 from pydantic import AnyUrl, BaseModel, ConfigDict, Field, UrlConstraints
 
-from services.agriculture.feed import feed_page
+from services.agriculture.feed import FeedBuilder, feed_page
 from services.agriculture.webhooks import WEBHOOKS, dispatcher_of
 from shared.auth import Principal, PrincipalDep, Sector, require_village
 from shared.commands import Ids, WriteGate, WriteGateDep, Written, insert_once
@@ -89,7 +91,10 @@ class WebhookCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"url": "https://penyuluh.example.id/lumbung", "village_codes": []}]
+            "examples": [
+                {"url": "https://penyuluh.example.id/lumbung", "village_codes": []},
+                {"url": "https://penyuluh.example.id/lumbung", "from": "beginning"},
+            ]
         },
     )
     url: HookUrl
@@ -99,6 +104,12 @@ class WebhookCreate(BaseModel):
         description="villages covered (one district); empty: the token's whole scope",
     )
     description: Annotated[str, Field(max_length=200)] | None = None
+    start: Literal["head", "beginning"] = Field(
+        "head",
+        alias="from",
+        description="head (default): only facts the feed gains after the subscription; "
+        "beginning: replay the whole feed first (may be many thousands of POSTs)",
+    )
 
 
 class WebhookEnable(BaseModel):
@@ -115,7 +126,10 @@ class WebhookPublic(BaseModel):
     district_code: str
     village_codes: list[str] = Field(description="empty: every village of the district")
     status: Literal["active", "disabled", "deleted"]
-    position: int = Field(description="feed number of the last fact delivered")
+    position: int = Field(
+        description="feed number of the last fact delivered; when created, the feed's head "
+        '(0 with "from": "beginning")'
+    )
     delivered: int
     failures: int = Field(description="consecutive failed attempts")
     last_error: str | None = None
@@ -184,6 +198,7 @@ def create_webhook(body: WebhookCreate, request: Request, gate: WriteGateDep) ->
     store = store_of(request)
     district, villages, district_scope = _scope_of(gate.principal, body.village_codes)
     vault = PiiVault(request.app.state.runtime.settings.pii_key)
+    position = 0 if body.start == "beginning" else FeedBuilder(store).head()
 
     def action(ids: Ids) -> Written:
         webhook_id = ids.new("wh")
@@ -197,7 +212,7 @@ def create_webhook(body: WebhookCreate, request: Request, gate: WriteGateDep) ->
             "district_code_scope": district_scope,
             "village_codes": villages,
             "status": "active",
-            "position": 0,
+            "position": position,
             "delivered": 0,
             "failures": 0,
             "next_attempt_at": 0,

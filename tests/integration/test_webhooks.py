@@ -190,6 +190,36 @@ def test_receiver_failing_twice_gets_every_fact_once_in_order_per_village(
     assert state["last_error"] == "HTTP 503"
 
 
+def test_a_new_webhook_starts_at_the_head_unless_asked_to_replay(
+    api: tuple, receiver: Receiver
+) -> None:
+    client, bus, settings = api
+    headers = token(settings, Role.VILLAGE_OPERATOR, villages=[A])
+    bus.publish(as_messages(harvests(A, 5)))
+    wait_for(
+        lambda: len(client.get("/agriculture/feed", headers=headers).json()["items"]) == 5,
+        timeout_s=30,
+        what="5 facts in the feed",
+    )
+    hook = subscribe(client, headers, receiver.url)
+    replay = Receiver()
+    try:
+        replaying = subscribe(client, headers, replay.url, **{"from": "beginning"})
+        receiver.secret, replay.secret = hook["secret"], replaying["secret"]
+        assert hook["position"] == 5 and replaying["position"] == 0
+        bus.publish(as_messages(harvests(A, 2, start=5)))
+        wait_for(lambda: len(replay.received) == 7, timeout_s=30, what="the replay")
+        wait_for(lambda: len(receiver.received) == 2, timeout_s=30, what="2 new facts")
+    finally:
+        replay.close()
+    assert [i["event_id"] for i in receiver.received] == [f"ev-{A}-0005", f"ev-{A}-0006"]
+    assert [i["event_id"] for i in replay.received] == [f"ev-{A}-{i:04d}" for i in range(7)]
+    r = client.post(
+        "/agriculture/webhooks", json={"url": receiver.url, "from": "yesterday"}, headers=headers
+    )
+    assert r.status_code == 422 and "from" in r.json()["detail"]
+
+
 def test_repeated_failure_disables_with_the_reason_and_enable_resumes(
     api: tuple, receiver: Receiver
 ) -> None:
