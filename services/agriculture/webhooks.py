@@ -20,6 +20,8 @@ singleton, see ``deploy/README.md``):
   HMAC-SHA256(secret, ``"<t>." + body``); receivers should also refuse old ``t`` values;
 - in feed order per subscription: a failed delivery blocks the later ones, so a village's
   facts arrive in the order they happened to the platform;
+- each round serves a subscription for a bounded count and time, subscriptions in parallel
+  (``PER_ROUND``, ``ROUND_BUDGET_S``, ``WORKERS``), so a slow receiver delays only itself;
 - any 2xx is success; anything else (status, timeout, refused connection) is a failure,
   retried after ``backoff * 2^(failures-1)`` seconds, capped at ``backoff_max``;
 - after ``max_failures`` consecutive failures the subscription is disabled; its
@@ -41,6 +43,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,7 +59,13 @@ WEBHOOKS = "agriculture_webhooks"
 COLLECTIONS = (CollectionSpec(WEBHOOKS, indexes=("status", "district_code")),)
 SIGNATURE_HEADER = "X-Lumbung-Signature"
 EVENT_ID_HEADER = "X-Lumbung-Event-Id"
-PER_ROUND = 200  # deliveries per subscription per round, so one busy hook cannot starve others
+# A round gives each subscription at most PER_ROUND deliveries and ROUND_BUDGET_S seconds
+# (the post under way when the budget runs out finishes, up to the timeout): a subscription
+# with a long backlog or a slow receiver yields, and the background loop delivers to up to
+# WORKERS subscriptions at once, so one slow receiver holds one worker, not every webhook.
+PER_ROUND = 100
+ROUND_BUDGET_S = 2.0
+WORKERS = 8
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -128,6 +137,8 @@ class WebhookDispatcher:
         backoff_max_s: float,
         timeout_s: float,
         interval_s: float = 0.5,
+        round_budget_s: float = ROUND_BUDGET_S,
+        workers: int = WORKERS,
         post: Post = http_post,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -138,28 +149,33 @@ class WebhookDispatcher:
         self.backoff_max_s = backoff_max_s
         self.timeout_s = timeout_s
         self.interval_s = interval_s
+        self.round_budget_s = round_budget_s
+        self.workers = workers
         self.post = post
         self.clock = clock
         self.delivered = 0
         self.owner = uuid.uuid4().hex
         # a claim outlives the longest round: one budget, then one more post timing out
-        self.lease_s = 2 * timeout_s + 30
+        self.lease_s = round_budget_s + 2 * timeout_s + 30
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     # one round ------------------------------------------------------------------------
     def run_once(self) -> int:
-        """Deliver what is due now to every active subscription; return deliveries made."""
-        done = 0
+        """Deliver what is due now to every active subscription, one after the other (the
+        background loop does them in parallel); return deliveries made."""
+        return sum(self._deliver(hook) for hook in self._due())
+
+    def _due(self) -> list[Doc]:
+        due: list[Doc] = []
         after: str | None = None
         while True:
             page = self.store.find(WEBHOOKS, {"status": "active"}, limit=100, after=after)
-            for hook in page.items:
-                if hook.get("next_attempt_at", 0) <= self.clock():
-                    done += self._deliver(hook)
+            now = self.clock()
+            due += [h for h in page.items if h.get("next_attempt_at", 0) <= now]
             if page.next_cursor is None:
-                return done
+                return due
             after = page.next_cursor
 
     def run_until_idle(self, idle_polls: int = 2) -> int:
@@ -179,7 +195,10 @@ class WebhookDispatcher:
         if not entries or not self._claim(hook):
             return 0
         sent = 0
+        deadline = time.monotonic() + self.round_budget_s
         for entry in entries:
+            if sent and time.monotonic() >= deadline:
+                return sent  # the rest next round, after the other subscriptions
             item = {k: v for k, v in entry.items() if k not in ("_id", "district_code")}
             body = json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()
             headers = {
@@ -281,18 +300,39 @@ class WebhookDispatcher:
         """Nothing to report: deliveries are counted in ``delivered``."""
 
     def _loop(self) -> None:
-        while not self._stop.is_set():
+        running: dict[str, Future[int]] = {}
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="webhook") as pool:
+            while not self._stop.is_set():
+                busy = self._collect(running)
+                try:
+                    for hook in self._due():
+                        if hook["_id"] not in running:
+                            running[hook["_id"]] = pool.submit(self._deliver, hook)
+                except (StoreUnavailable, BusUnavailable) as exc:
+                    log.warning("webhooks: %s; retrying", exc)
+                except Exception:
+                    log.exception("webhook round failed; retrying")
+                if not busy:
+                    self._wake.wait(self.interval_s)
+                    self._wake.clear()
+            for future in running.values():
+                future.cancel()
+
+    @staticmethod
+    def _collect(running: dict[str, Future[int]]) -> bool:
+        """Forget finished deliveries; whether any of them sent something."""
+        busy = False
+        for hook_id, future in list(running.items()):
+            if not future.done():
+                continue
+            del running[hook_id]
             try:
-                busy = self.run_once() > 0
+                busy = future.result() > 0 or busy
             except (StoreUnavailable, BusUnavailable) as exc:
                 log.warning("webhooks: %s; retrying", exc)
-                busy = False
             except Exception:
-                log.exception("webhook round failed; retrying")
-                busy = False
-            if not busy:
-                self._wake.wait(self.interval_s)
-                self._wake.clear()
+                log.exception("webhook delivery failed; retrying")
+        return busy
 
 
 def dispatcher_of(runtime: Runtime) -> WebhookDispatcher:

@@ -383,3 +383,39 @@ def test_the_position_advances_only_from_the_position_read(tmp_path: Path) -> No
     )._set(dict(stale), position=1)
     assert store.get(WEBHOOKS, "wh-1")["position"] == 3  # type: ignore[index]
     assert sent == ["ev-1", "ev-2", "ev-3"]
+
+
+def test_a_slow_receiver_gets_a_bounded_round_and_does_not_hold_up_the_others(
+    tmp_path: Path,
+) -> None:
+    store, vault, hook = _store_with_hook(tmp_path, 20)
+    slow_url, fast_url = "http://slow.invalid/hook", "http://fast.invalid/hook"
+    store.update(WEBHOOKS, "wh-1", set_fields={"url": slow_url}, command_id="slow")
+    store.put_if_absent(WEBHOOKS, {**hook, "_id": "wh-2", "webhook_id": "wh-2", "url": fast_url})
+    got: dict[str, list[str]] = {slow_url: [], fast_url: []}
+
+    def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outcome:
+        if url == slow_url:
+            time.sleep(0.25)
+        got[url].append(headers[EVENT_ID_HEADER])
+        return Outcome(True)
+
+    # one round: the slow subscription (first in id order) yields after its budget
+    background = WebhookDispatcher(
+        store, vault, max_failures=3, backoff_s=1, backoff_max_s=1, timeout_s=1,
+        interval_s=0.05, round_budget_s=0.6, post=post,
+    )  # fmt: skip
+    assert background.run_once() == len(got[slow_url]) + 20
+    assert 1 <= len(got[slow_url]) <= 4 and len(got[fast_url]) == 20
+
+    # in the background, the fast subscription is served while the slow one is still busy
+    store.update(WEBHOOKS, "wh-2", set_fields={"position": 0}, command_id="rewind")
+    got[fast_url].clear()
+    background.start()  # the same one: it holds both subscriptions' leases
+    try:
+        wait_for(lambda: len(got[fast_url]) == 20, timeout_s=3, what="the fast receiver")
+        assert len(got[slow_url]) < 12
+        wait_for(lambda: len(got[slow_url]) == 20, timeout_s=15, what="the slow receiver")
+    finally:
+        background.stop()
+    assert got[slow_url] == [f"ev-{i}" for i in range(1, 21)]
