@@ -174,9 +174,10 @@ def plan_idm(text: str, village_code: str | None) -> Plan:
                     errors, field, f"{value!r} is not the mean of IKS, IKE, IKL ({mean:.4f})"
                 )
     identity = data.get("IDENTITAS")
-    desa = identity[0].get("id_desa") if isinstance(identity, list) and identity else None
-    if isinstance(identity, list) and identity and not isinstance(identity[0], dict):
-        desa = None
+    first = identity[0] if isinstance(identity, list) and identity else None
+    desa = first.get("id_desa") if isinstance(first, dict) else None
+    if identity is not None and not isinstance(first, dict):
+        _doc_error(errors, "mapData.IDENTITAS", "must be a list of objects with id_desa")
     code = village_code or (str(desa) if desa is not None else None)
     if code is None:
         _doc_error(errors, "--village", "give --village: the document names no desa")

@@ -22,6 +22,7 @@ from services.registry.idm import IDM
 from shared.adapters.sqlite_store import SqliteStore
 from shared.auth import Role, mint_token
 from shared.cli import main
+from shared.integrations.idm import plan_idm
 from shared.settings import Settings
 from tests.servers import free_port
 
@@ -195,3 +196,16 @@ def test_route_refuses_a_score_that_is_not_the_mean_and_other_villages(
             headers=_admin(settings),
         )
         assert revised.status_code == 200 and revised.json()["ike"] == 0.63
+
+
+@pytest.mark.parametrize("identity", [["x"], [None], "3204052001", {"id_desa": "3204052001"}])
+def test_a_malformed_identity_is_a_row_error_not_a_crash(identity: object) -> None:
+    document = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    document["mapData"]["IDENTITAS"] = identity
+    plan = plan_idm(json.dumps(document), VILLAGE)
+    assert plan.planned == []
+    assert [(e.line, e.field, e.reason) for e in plan.errors] == [
+        (0, "mapData.IDENTITAS", "must be a list of objects with id_desa")
+    ]
+    # without --village the document names no desa either
+    assert "--village" in {e.field for e in plan_idm(json.dumps(document), None).errors}
