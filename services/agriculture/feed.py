@@ -26,7 +26,8 @@ The head number is kept as a hint in ``agriculture_feed_state`` after each batch
 the builder probes forward from it, so a hint that lags after a crash costs one read.
 
 Items carry the event id, type, village, household, occurred_on, when the platform recorded
-it, the fact's ``data`` (events carry no names, NIK or KK numbers) and, for facts about a
+it, the fact's ``data`` (events carry no names, NIK or KK numbers; free-text fields that
+operators might fill with names, ``NOT_IN_FEED``, are left out) and, for facts about a
 crop, its AGROVOC concept (``shared.events.vocab.agrovoc_for``).
 """
 
@@ -66,8 +67,13 @@ def after_seq(seq: int) -> str | None:
     return encode_cursor(seq_id(seq)) if seq > 0 else None
 
 
+# Free text that may carry what people typed (names among it): kept in the agriculture
+# service's own record and on the topic, never copied to the feed or posted to webhooks.
+NOT_IN_FEED = frozenset({"recommendation"})
+
+
 def entry_for(seq: int, envelope: CloudEvent, payload: Payload) -> Doc:
-    data = payload.model_dump(mode="json", exclude_none=True)
+    data = payload.model_dump(mode="json", exclude_none=True, exclude=set(NOT_IN_FEED))
     crop = data.get("crop")
     return {
         "_id": seq_id(seq),

@@ -213,11 +213,18 @@ class CropLossReported(Payload):
     kg_lost: Kg
 
 
+FREE_TEXT = (
+    "Free text typed by extension workers or imported from their system: operators must not "
+    "write names, NIK or KK numbers in it. GET /agriculture/feed and webhooks leave "
+    "recommendation out."
+)
+
+
 class ExtensionVisitRecorded(Payload):
     household_id: Id
     extension_worker_id: Id
-    topic: Text
-    recommendation: Annotated[str, Field(max_length=2000)]
+    topic: Annotated[Text, Field(description=FREE_TEXT)]
+    recommendation: Annotated[str, Field(max_length=2000, description=FREE_TEXT)]
     source_system: Text
 
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from shared.events.catalogue import CATALOGUE, Payload
+from shared.events.catalogue import CATALOGUE, FREE_TEXT, Payload
 from shared.events.envelope import DEADLETTER_TOPIC, VILLAGE_CODE_PATTERN, event_type, topic_for
 
 OUT = Path(__file__).with_name("schemas")
@@ -67,13 +67,26 @@ def all_schemas() -> dict[str, dict[str, Any]]:
     }
 
 
+def free_text_note(model: type[Payload]) -> str | None:
+    """The message description warning that some fields are free text (names must not go in)."""
+    fields = [n for n, f in model.model_fields.items() if f.description == FREE_TEXT]
+    if not fields:
+        return None
+    return (
+        f"{', '.join(fields)}: free text typed by extension workers or imported from their "
+        "system. Operators must not use it for names, NIK or KK numbers; consumers must not "
+        "rely on it being free of them. GET /agriculture/feed and webhooks leave "
+        "recommendation out."
+    )
+
+
 def asyncapi(schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
     for service, events in CATALOGUE.items():
         refs = {}
-        for name in events:
+        for name, model in events.items():
             etype = event_type(service, name)
             key = f"{service}.{name}"
             messages[key] = {
@@ -88,6 +101,8 @@ def asyncapi(schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
                     }
                 },
             }
+            if (note := free_text_note(model)) is not None:
+                messages[key]["description"] = note
             refs[name] = {"$ref": f"#/components/messages/{key}"}
         channels[service] = {
             "address": topic_for(service),

@@ -39,6 +39,7 @@ from shared.adapters.sqlite_store import SqliteStore
 from shared.auth import Role
 from shared.commands import build_event
 from shared.events import catalogue as ev
+from shared.events.generate import ASYNCAPI
 from shared.http import create_app
 from shared.pii import PiiVault
 from shared.runtime import bootstrap
@@ -419,3 +420,37 @@ def test_a_slow_receiver_gets_a_bounded_round_and_does_not_hold_up_the_others(
     finally:
         background.stop()
     assert got[slow_url] == [f"ev-{i}" for i in range(1, 21)]
+
+
+def test_free_text_recommendation_reaches_neither_the_feed_nor_webhooks(
+    api: tuple, receiver: Receiver
+) -> None:
+    client, bus, settings = api
+    headers = token(settings, Role.EXTENSION_WORKER, villages=[A])
+    hook = subscribe(client, headers, receiver.url)
+    receiver.secret = hook["secret"]
+    visit = build_event(
+        ev.ExtensionVisitRecorded(
+            occurred_on=date(2026, 3, 2),
+            household_id="hh-1",
+            extension_worker_id="ppl-1",
+            topic="pemupukan",
+            recommendation="Pak Asep Suryana sebaiknya memupuk ulang minggu depan",
+            source_system="simluhtan",
+        ),
+        village_code=A,
+        subject="hh-1",
+        event_id="ev-visit-1",
+    )
+    bus.publish(as_messages([visit]))
+    wait_for(lambda: len(receiver.received) == 1, timeout_s=30, what="the visit")
+    (posted,) = receiver.received
+    (served,) = client.get("/agriculture/feed", headers=headers).json()["items"]
+    for item in (posted, served):
+        assert item["type"] == "lumbung.agriculture.extension_visit_recorded.v1"
+        assert item["data"]["topic"] == "pemupukan" and "recommendation" not in item["data"]
+        assert "Asep" not in json.dumps(item)
+    document = json.loads(ASYNCAPI.read_text(encoding="utf-8"))
+    note = document["components"]["messages"]["agriculture.extension_visit_recorded"]
+    assert "must not use it for names" in note["description"]
+    assert "leave recommendation out" in note["description"]
