@@ -26,6 +26,7 @@ from shared.adapters.inproc_bus import InProcessBus
 from shared.adapters.sqlite_store import SqliteStore
 from shared.auth import Role
 from shared.commands import build_event
+from shared.consumer import ConsumerWorker
 from shared.events import catalogue as ev
 from shared.events.envelope import topic_for
 from shared.http import create_app
@@ -34,6 +35,7 @@ from shared.ports.store import Store
 from shared.runtime import bootstrap
 from shared.settings import Settings
 from tests.conftest import _drop_mongo, _mongo_store, token
+from tests.servers import wait_for
 
 FACTS = 10_000
 FIRST = 6_000  # on the log before the reader starts; the rest arrive while it pages
@@ -181,8 +183,14 @@ def test_paging_10k_facts_while_more_arrive_loses_and_repeats_nothing(platform: 
 
     # A redelivery of facts already in the feed (a producer retry, a replayed partition)
     # adds nothing: the cursor stays where it is.
+    (builder,) = [w for w in client.app.state.runtime.workers if isinstance(w, ConsumerWorker)]
+    consumed = builder.processed
     bus.publish(as_messages(events[: total // 10]))
-    time.sleep(2.0)
+    wait_for(
+        lambda: builder.processed >= consumed + total // 10,
+        timeout_s=120,
+        what="the feed builder to consume the redelivery",
+    )
     assert _page(client, headers, since) == {"items": [], "next_cursor": str(since)}
 
     # The crop's AGROVOC concept travels with the fact where it is known.

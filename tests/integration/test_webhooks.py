@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import threading
 import time
@@ -57,6 +58,7 @@ class Receiver:
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
         self.attempts: list[str] = []
+        self.attempt_times: list[float] = []
         self.fail_next = 0
         self.always_fail = False
         self.secret = ""
@@ -67,6 +69,7 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 owner.attempts.append(self.headers[EVENT_ID_HEADER])
+                owner.attempt_times.append(time.monotonic())
                 if owner.always_fail or owner.fail_next > 0:
                     owner.fail_next = max(0, owner.fail_next - 1)
                     self.send_response(503)
@@ -189,6 +192,35 @@ def test_receiver_failing_twice_gets_every_fact_once_in_order_per_village(
     assert state["status"] == "active" and state["failures"] == 0
     assert state["delivered"] == 30 and state["position"] == seqs[-1]
     assert state["last_error"] == "HTTP 503"
+
+
+def test_a_district_webhook_keeps_each_villages_order_and_retries_wait_the_backoff(
+    api: tuple, receiver: Receiver
+) -> None:
+    client, bus, settings = api
+    headers = token(settings, Role.DISTRICT_ADMIN, district="3204")
+    # backoffs longer than the dispatcher's 0.5 s idle poll, so a missing wait shows
+    dispatcher = client.app.state.runtime.extras["webhook_dispatcher"]
+    dispatcher.backoff_s, dispatcher.backoff_max_s = 0.6, 1.5
+    hook = subscribe(client, headers, receiver.url)
+    receiver.secret = hook["secret"]
+    assert hook["village_codes"] == [] and hook["district_code"] == "3204"
+    receiver.fail_next = 3
+    a, b = harvests(A, 20), harvests(B, 20)
+    bus.publish(as_messages([e for pair in zip(a, b, strict=True) for e in pair]))
+    wait_for(lambda: len(receiver.received) >= 40, timeout_s=30, what="40 deliveries")
+
+    for village, published in ((A, a), (B, b)):
+        got = [i["event_id"] for i in receiver.received if i["village_code"] == village]
+        assert got == [e["id"] for e in published], f"{village}: every fact once, in order"
+    seqs = [item["seq"] for item in receiver.received]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 40
+    # three failures of the first fact, each retry after at least backoff * 2^(failures-1)
+    first = receiver.attempts[0]
+    assert receiver.attempts[:4] == [first] * 4
+    gaps = [t1 - t0 for t0, t1 in itertools.pairwise(receiver.attempt_times[:4])]
+    for gap, backoff in zip(gaps, (0.6, 1.2, 1.5), strict=True):  # capped at 1.5
+        assert gap >= backoff, (gaps, backoff)
 
 
 def test_a_new_webhook_starts_at_the_head_unless_asked_to_replay(
