@@ -239,6 +239,54 @@ def test_simluhtan_register_matches_by_nik_and_importing_again_adds_nothing(
     assert "3204051203800001" not in json.dumps(_all(settings, PLOTS) + _all(settings, MEMBERS))
 
 
+# SIMLUHTAN farmer groups (CSV) ---------------------------------------------------------------
+BROKEN_GROUPS_REPORT = """line,field,reason
+3,Nama Poktan,Field required
+4,Kode Desa,village is not registered
+5,Tanggal Pembentukan,must not be in the future
+6,Tanggal Pembentukan,"Input should be a valid date or datetime, invalid character in year"
+7,Kode Poktan,String should match pattern '^[A-Za-z0-9_.:-]+$'
+"""
+GROUPS_IMPORT = ["import", "extension", "--mapping", "simluhtan-poktan"]
+
+
+def test_poktan_broken_list_reports_each_problem_and_dry_run_writes_nothing(
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = _counts(settings)
+
+    report = _report(tmp_path, [*GROUPS_IMPORT, str(FIXTURES / "poktan-rusak.csv"), "--dry-run"], 1)
+
+    assert report == BROKEN_GROUPS_REPORT
+    assert "Dry run: nothing was written." in capsys.readouterr().out
+    assert _counts(settings) == before
+
+
+def test_poktan_list_registers_each_group_once(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = str(FIXTURES / "poktan.csv")
+    assert main([*GROUPS_IMPORT, file, "--dry-run"]) == 0
+    assert _counts(settings)[GROUPS] == 0
+    capsys.readouterr()
+
+    assert main([*GROUPS_IMPORT, file]) == 0
+    first = capsys.readouterr().out
+    after_first = _counts(settings)
+    assert main([*GROUPS_IMPORT, file]) == 0
+    again = capsys.readouterr().out
+
+    assert _counts(settings) == after_first  # not one group or event more
+    assert _row(first, "farmer_groups: new / already there") == "3 / 0"
+    assert _row(again, "farmer_groups: new / already there") == "0 / 3"
+    groups = {g["group_id"]: g for g in _all(settings, GROUPS)}
+    assert sorted(groups) == ["poktan-harapan-jaya", "poktan-mekar-tani", "poktan-sri-mulya"]
+    assert groups["poktan-sri-mulya"]["name"] == "Sri Mulya"
+    assert groups["poktan-sri-mulya"]["occurred_on"] == "2015-08-17"  # dd/mm/yyyy read
+    stored = json.dumps(list(groups.values()))
+    assert "Asep" not in stored and "0812" not in stored  # columns the mapping does not name
+
+
 # e-RDKK plans (CSV) -------------------------------------------------------------------------
 BROKEN_PLANS_REPORT = """line,field,reason
 3,Tahun,must be a 4-digit year
