@@ -13,18 +13,53 @@ from shared.auth import Role, mint_token
 SECRET = "integration-secret-" + "s" * 24
 
 
+def start_groups_at_log_end(kafka: str, groups: list[str]) -> None:
+    """Commit the end of every domain topic for ``groups`` before their first member joins.
+
+    Tests share one broker, so the topics hold every earlier test's events; a test's fresh
+    aggregator and feed builder would otherwise fold all of them (into FerretDB, slowly)
+    before the test's own. Each test writes its own villages after this, so it loses nothing.
+    """
+    from kafka import KafkaAdminClient, TopicPartition
+    from kafka.admin import OffsetSpec
+
+    from services.aggregator.service import TOPICS
+    from shared.adapters.kafka_bus import KafkaBus
+
+    bus = KafkaBus(kafka, partitions=3)
+    try:
+        bus.ensure_topics(TOPICS)
+    finally:
+        bus.close()
+    admin = KafkaAdminClient(bootstrap_servers=kafka)
+    try:
+        described = admin.describe_topics(list(TOPICS))
+        parts = [
+            TopicPartition(t["name"], p["partition_index"])
+            for t in described
+            for p in t["partitions"]
+        ]
+        for group in groups:
+            admin.reset_group_offsets(group, dict.fromkeys(parts, OffsetSpec.LATEST))
+    finally:
+        admin.close()
+
+
 def distributed_env(kafka: str, mongo: str, unique: str) -> dict[str, str]:
+    """The environment of a distributed test's processes: its own database and consumer
+    groups, which start at the end of the shared log (see start_groups_at_log_end)."""
+    start_groups_at_log_end(kafka, [f"agg-{unique}", f"feed-{unique}"])
     return {
         "LUMBUNG_MODE": "distributed",
         "LUMBUNG_KAFKA_BOOTSTRAP": kafka,
         "LUMBUNG_MONGO_URL": mongo,
         "LUMBUNG_MONGO_DB": f"it_{unique}",
         "LUMBUNG_CONSUMER_GROUP": f"agg-{unique}",
+        "LUMBUNG_FEED_GROUP": f"feed-{unique}",
         "LUMBUNG_SECRET": SECRET,
         "LUMBUNG_PII_KEY": "integration-pii-key-" + "p" * 24,
         "LUMBUNG_SESSION_TIMEOUT_MS": "6000",
         "LUMBUNG_KAFKA_PARTITIONS": "3",
-        # a fresh aggregator replays the shared test log first: keep its view work small
         "LUMBUNG_VIEW_MONTHS": "12",
     }
 

@@ -267,6 +267,7 @@ def village_a(v: Village) -> dict[str, Any]:
             "mean_ngain": 0.433,
             "stages": {"0": 1, "1": 1, "2": 1, "3": 1, "4": 1},  # a7 a4 a3 a2 a1
         },
+        "idm": None,  # no IDM document imported for this village
         "rule_set": RULE_SET,
     }
 
@@ -292,6 +293,7 @@ def village_b(v: Village) -> dict[str, Any]:
             "mean_ngain": None,
             "stages": {"0": 0, "1": 0, "2": 0, "3": 0, "4": 0},
         },
+        "idm": None,
         "rule_set": RULE_SET,
     }
 
