@@ -60,7 +60,8 @@ class Columns:
     """One source table: source column -> field, and value translations per field."""
 
     columns: dict[str, str]
-    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)  # normalised source values
+    sources: dict[str, tuple[str, ...]] = field(default_factory=dict)  # as the mapping writes them
 
     def column_of(self, name: str) -> str:
         """The source column that feeds ``name`` (the field's own name when none does)."""
@@ -69,6 +70,10 @@ class Columns:
     def translate(self, name: str, value: str) -> str:
         table = self.values.get(name)
         return table.get(norm(value), value) if table else value
+
+    def accepted(self, name: str) -> tuple[str, ...]:
+        """The source values the mapping translates for ``name`` (none: it translates none)."""
+        return self.sources.get(name, ())
 
 
 @dataclass(frozen=True)
@@ -116,11 +121,9 @@ def _columns(raw: dict[str, Any], where: str) -> Columns:
     values_raw = raw.get("values", {})
     if not isinstance(values_raw, dict):
         raise MappingError(f"{where}values: expected tables, one per field")
-    values = {
-        name: {norm(k): v for k, v in _strings(table, f"{where}values.{name}").items()}
-        for name, table in values_raw.items()
-    }
-    return Columns(columns, values)
+    tables = {name: _strings(table, f"{where}values.{name}") for name, table in values_raw.items()}
+    values = {name: {norm(k): v for k, v in table.items()} for name, table in tables.items()}
+    return Columns(columns, values, {name: tuple(table) for name, table in tables.items()})
 
 
 def _amounts(raw: Any) -> tuple[Amount, ...]:
