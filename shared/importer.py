@@ -24,7 +24,7 @@ import hashlib
 import hmac
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -36,6 +36,7 @@ from services.commerce.models import SaleCreate
 from services.registry.models import HouseholdCreate
 from shared.demo.transport import Client, Reply
 from shared.events.catalogue import Id
+from shared.integrations.messages import FUTURE, NO_HOUSEHOLD, bilingual, missing, reason
 from shared.integrations.sources import HEADER_LINE, Record, Table, read_csv
 
 ROW = "(row)"
@@ -71,7 +72,7 @@ class Lookup:
     field: str
     body: dict[str, Any]
     required: bool = True
-    missing: str = "no registered household of this village has this NIK"
+    missing: str = NO_HOUSEHOLD
 
 
 @dataclass(frozen=True)
@@ -174,24 +175,24 @@ def header_errors(
 ) -> list[RowError]:
     """Unknown (when ``known`` is given), doubled and missing columns, all at line 1."""
     if not any(header):
-        return [RowError(HEADER_LINE, ROW, "the file is empty: a header line is required", file)]
+        empty = bilingual(
+            "berkas kosong: baris judul wajib ada", "the file is empty: a header line is required"
+        )
+        return [RowError(HEADER_LINE, ROW, empty, file)]
     errors = []
     if known is not None:
         names = tuple(known)
+        unknown = f"kolom tidak dikenal; kolom yang ada: {', '.join(names)} (unknown column)"
         errors += [
-            RowError(HEADER_LINE, name, f"unknown column (columns: {', '.join(names)})", file)
-            for name in header
-            if name not in names
+            RowError(HEADER_LINE, name, unknown, file) for name in header if name not in names
         ]
+    twice = bilingual("kolom muncul dua kali", "column appears twice")
     errors += [
-        RowError(HEADER_LINE, name, "column appears twice", file)
+        RowError(HEADER_LINE, name, twice, file)
         for name in sorted({h for h in header if h and header.count(h) > 1})
     ]
-    errors += [
-        RowError(HEADER_LINE, name, "required column is missing", file)
-        for name in required
-        if name not in header
-    ]
+    absent = bilingual("kolom wajib tidak ada", "required column is missing")
+    errors += [RowError(HEADER_LINE, name, absent, file) for name in required if name not in header]
     return errors
 
 
@@ -199,8 +200,12 @@ def shape_error(table: Table, record: Record, file: str = "") -> RowError | None
     if record.problem:
         return RowError(record.line, ROW, record.problem, file)
     if table.ragged and len(record.cells) != len(table.header):
-        reason = f"expected {len(table.header)} fields, found {len(record.cells)}"
-        return RowError(record.line, ROW, reason, file)
+        expected, found = len(table.header), len(record.cells)
+        why = bilingual(
+            f"seharusnya {expected} isian, ada {found}",
+            f"expected {expected} fields, found {found}",
+        )
+        return RowError(record.line, ROW, why, file)
     return None
 
 
@@ -214,8 +219,19 @@ def readable(table: Table, errors: list[RowError], file: str = "") -> Iterator[R
             errors.append(shape)
 
 
-def model_errors(line: int, exc: ValidationError, column: Callable[[str], str]) -> list[RowError]:
-    return [RowError(line, column(field_name(e["loc"])), e["msg"]) for e in exc.errors()]
+def model_errors(
+    line: int,
+    exc: ValidationError,
+    column: Callable[[str], str],
+    accepted: Callable[[str], Sequence[str]] = lambda _name: (),
+) -> list[RowError]:
+    """One error per problem, named by source column; ``accepted``: the source values the
+    mapping translates for a field, listed when its value is not one of them."""
+    errors = []
+    for e in exc.errors():
+        name = field_name(e["loc"])
+        errors.append(RowError(line, column(name), reason(e, accepted(name))))
+    return errors
 
 
 def in_future(value: str | None, today: date) -> bool:
@@ -231,7 +247,7 @@ def village_ref(village_code: str, column: str = "village_code") -> Ref:
         "registry_villages",
         village_code,
         f"/registry/villages/{village_code}",
-        "village is not registered",
+        bilingual("desa belum terdaftar", "village is not registered"),
     )
 
 
@@ -260,9 +276,9 @@ def _plan_kind_row(
         try:
             _ID.validate_python(values[column])
         except KeyError:
-            errors.append(RowError(line, column, "Field required"))
+            errors.append(RowError(line, column, missing()))
         except ValidationError as exc:
-            errors.append(RowError(line, column, exc.errors()[0]["msg"]))
+            errors.append(RowError(line, column, reason(exc.errors()[0])))
     body_values = {k: v for k, v in values.items() if k not in kind.path_columns}
     model: BaseModel | None = None
     try:
@@ -270,7 +286,7 @@ def _plan_kind_row(
     except ValidationError as exc:
         errors += model_errors(line, exc, lambda name: name)
     if in_future(values.get("occurred_on"), today):
-        errors.append(RowError(line, "occurred_on", "must not be in the future"))
+        errors.append(RowError(line, "occurred_on", FUTURE))
     if errors or model is None:
         return errors, None
     body = model.model_dump(mode="json", exclude_none=True)
@@ -282,7 +298,7 @@ def _plan_kind_row(
             "commerce_businesses",
             business,
             f"/commerce/businesses/{business}",
-            "business not found",
+            bilingual("usaha tidak ditemukan", "business not found"),
         )
         return [], Planned(line, [ref], lambda _answer: [call])
     lookup = None
@@ -365,8 +381,11 @@ class _Run:
             missing = [RowError(item.line, lookup.field, lookup.missing, item.file)]
             return None, missing if lookup.required else []
         if reply.status == 403:
-            reason = "outside the token's scope, or the role may not look households up"
-            return None, [RowError(item.line, lookup.field, reason, item.file)]
+            why = bilingual(
+                "di luar wilayah token, atau peran ini tidak boleh mencari rumah tangga",
+                "outside the token's scope, or the role may not look households up",
+            )
+            return None, [RowError(item.line, lookup.field, why, item.file)]
         return None, [
             RowError(e.line, e.field, e.reason, item.file)
             for e in problem_errors(item.line, reply, item.columns)
@@ -519,8 +538,8 @@ class RemoteTarget:
         if reply.status == 404:
             return None, ref.missing
         if reply.status == 403:
-            return None, "outside the token's scope"
-        return None, f"cannot check it: HTTP {reply.status}"
+            return None, bilingual("di luar wilayah token", "outside the token's scope")
+        return None, bilingual(f"tidak dapat diperiksa: HTTP {reply.status}", "cannot check it")
 
     def token_for(self, district: str | None) -> str | None:
         return None

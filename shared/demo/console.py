@@ -23,7 +23,7 @@ LABELS = {
     "publish": "Publishing events",
     "aggregate": "Aggregating views",
     "replay": "Replaying events",
-    "rows": "Importing rows",
+    "rows": "Baris (rows)",  # imports: Bahasa Indonesia first
 }
 
 

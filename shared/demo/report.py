@@ -1,4 +1,5 @@
-"""The summaries the commands end with (English for operators, Indonesian in brackets)."""
+"""The summaries the commands end with: seeding and replay in English with Indonesian in
+brackets; imports (read by village operators) in Bahasa Indonesia with English in brackets."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from rich.console import Console
 from shared.demo.console import grid, summary
 from shared.demo.model import DISTRICT_CODE, DemoConfig
 from shared.demo.scenario import generate, plan_villages
+from shared.integrations.messages import bilingual
 
 if TYPE_CHECKING:
     from services.aggregator.replay import ReplayResult
@@ -107,31 +109,55 @@ def print_replay(console: Console, result: ReplayResult) -> None:
     console.print(summary("Read model rebuilt (replay)", rows))
 
 
+# what an import records, by Call.label: (Bahasa Indonesia, English)
+RECORDS = {
+    "households": ("Rumah tangga", "households"),
+    "households_updated": ("Rumah tangga diperbarui", "households updated"),
+    "sales": ("Penjualan", "sales"),
+    "farmer_groups": ("Kelompok tani", "farmer groups"),
+    "group_members": ("Anggota kelompok tani", "group members"),
+    "plots": ("Lahan", "plots"),
+    "extension_visits": ("Kunjungan penyuluhan", "extension visits"),
+    "input_plans": ("Rencana pupuk", "fertiliser plans"),
+    "idm": ("IDM", "village index"),
+}
+
+
 def print_import(console: Console, file: Path, report: ImportReport) -> None:
+    """The import's summary, Bahasa Indonesia first with English in brackets (the
+    other commands' summaries are still English first)."""
     if report.errors:
+        columns = [bilingual("baris", "line"), bilingual("kolom", "field")]
+        columns += [bilingual("alasan", "reason")]
         if any(e.file for e in report.errors):
             rows = [(e.file, e.line, e.field, e.reason) for e in report.errors]
-            columns = ["file", "line", "field", "reason"]
+            columns = [bilingual("berkas", "file"), *columns]
         else:
             rows = [(e.line, e.field, e.reason) for e in report.errors]
-            columns = ["line", "field", "reason"]
-        console.print(grid(f"Errors in {file.name}", columns, rows))
+        console.print(grid(f"Galat di {file.name} (errors)", columns, rows))
     records = [
-        (f"  {label}: new / already there", f"{report.written[label]} / {report.already[label]}")
+        (_new_and_already(label), f"{report.written[label]} / {report.already[label]}")
         for label in sorted({*report.written, *report.already})
     ]
     console.print(
         summary(
-            f"Import of {report.kind} from {file.name}",
+            f"Impor {report.kind} dari {file.name} (import)",
             [
-                ("Rows (baris)", report.rows),
-                ("Valid rows", report.valid),
-                ("Imported (diimpor)", report.imported),
-                ("Skipped: already imported", report.skipped),
-                ("Rows with errors (galat)", report.error_rows),
+                (bilingual("Baris", "rows"), report.rows),
+                (bilingual("Baris sah", "valid rows"), report.valid),
+                (bilingual("Diimpor", "imported"), report.imported),
+                (bilingual("Sudah ada", "already there"), report.skipped),
+                (bilingual("Baris dengan galat", "rows with errors"), report.error_rows),
                 *records,
             ],
         )
     )
     if report.dry_run:
-        console.print("Dry run: nothing was written.")
+        console.print(
+            bilingual("Uji coba: tidak ada yang disimpan", "dry run: nothing was written")
+        )
+
+
+def _new_and_already(label: str) -> str:
+    indonesian, english = RECORDS.get(label, (label, label))
+    return "  " + bilingual(f"{indonesian}: baru / sudah ada", f"{english}: new / already there")

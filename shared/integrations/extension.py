@@ -48,6 +48,7 @@ from shared.importer import (
     village_ref,
 )
 from shared.integrations.mapping import Mapping, MappingError, check_fields, to_iso_date, to_number
+from shared.integrations.messages import AS_NUMBER, FUTURE, SIXTEEN_DIGITS, bilingual, missing
 from shared.integrations.sources import HEADER_LINE, Record, Table
 
 PLACEHOLDER = "hh-matched-by-nik"  # validates bodies before the household is known
@@ -105,7 +106,7 @@ class _Row:
             if not text:
                 continue
             if name == "nik" and column in record.numeric:
-                self.fail(name, "stored as a number, so digits may be lost: format it as text")
+                self.fail(name, AS_NUMBER)
                 continue
             text = self.cols.translate(name, text)
             if name in NUMBERS:
@@ -118,14 +119,14 @@ class _Row:
             if name not in self.values and not any(
                 e.field == self.column(name) for e in self.errors
             ):
-                self.fail(name, "Field required")
+                self.fail(name, missing())
         if "nik" in self.values:
             try:
                 _NIK.validate_python(self.values["nik"])
             except ValidationError:
-                self.fail("nik", "must be 16 digits")
+                self.fail("nik", SIXTEEN_DIGITS)
         if in_future(self.values.get("occurred_on"), today):
-            self.fail("occurred_on", "must not be in the future")
+            self.fail("occurred_on", FUTURE)
 
     def column(self, name: str) -> str:
         return self.cols.column_of(name)
@@ -139,7 +140,7 @@ class _Row:
         try:
             valid = model.model_validate(given)
         except ValidationError as exc:
-            self.errors += model_errors(self.line, exc, self.column)
+            self.errors += model_errors(self.line, exc, self.column, self.cols.accepted)
             return None
         return valid.model_dump(mode="json", exclude_none=True)
 
@@ -156,8 +157,8 @@ def plan_extension(mapping: Mapping, table: Table, today: date | None = None) ->
     errors = header_errors(table.header, columns, None)
     amounts = [a.column for a in mapping.amounts]
     if amounts and not set(amounts) & set(table.header):
-        reason = f"no fertiliser amount column (expected: {', '.join(amounts)})"
-        errors.append(RowError(HEADER_LINE, ROW, reason))
+        why = f"tidak ada kolom jumlah pupuk; yang diharapkan: {', '.join(amounts)}"
+        errors.append(RowError(HEADER_LINE, ROW, bilingual(why, "no fertiliser amount column")))
     if errors:
         return Plan(kind, 0, [], errors)
     planned: list[Planned] = []
@@ -239,7 +240,7 @@ def _farmers(row: _Row) -> Planned | None:
                 "agriculture_groups",
                 group_id,
                 f"{GROUPS_PATH}/{group_id}",
-                "farmer group is not registered",
+                bilingual("kelompok tani belum terdaftar", "farmer group is not registered"),
             )
         )
 
@@ -287,7 +288,7 @@ def _season(row: _Row, season: str) -> str:
 def _input_plans(row: _Row) -> Planned | None:
     bodies: list[dict[str, Any]] = []
     if "season" not in row.values and "year" not in row.values:
-        row.fail("year", "Field required")
+        row.fail("year", missing())
         return None
     for amount in row.mapping.amounts:
         text = to_number(row.cells.get(amount.column, ""))
@@ -312,14 +313,16 @@ def _input_plans(row: _Row) -> Planned | None:
             if error.field == "kg":
                 row.errors[i] = RowError(error.line, amount.column, error.reason)
             elif error.field == "season" and "season" not in row.values:
-                reason = "must be a 4-digit year"
-                row.errors[i] = RowError(error.line, row.column("year"), reason)
+                year = bilingual("harus tahun 4 digit", "must be a 4-digit year")
+                row.errors[i] = RowError(error.line, row.column("year"), year)
         if body is not None:
             bodies.append(body)
     if row.errors:
         return None
     if not bodies:
-        row.fail(ROW, "no fertiliser amount is filled in")
+        row.fail(
+            ROW, bilingual("tidak ada jumlah pupuk yang diisi", "no fertiliser amount is filled in")
+        )
         return None
     path = "/agriculture/input-plans"
     return _planned(

@@ -34,6 +34,14 @@ from shared.importer import (
     village_ref,
 )
 from shared.integrations.mapping import Columns, Mapping, MappingError, check_fields, to_iso_date
+from shared.integrations.messages import (
+    AS_NUMBER,
+    FUTURE,
+    SIXTEEN_DIGITS,
+    TWICE,
+    bilingual,
+    missing,
+)
 from shared.integrations.sources import Record, Table
 
 PENDUDUK, KELUARGA = "penduduk", "keluarga"
@@ -94,20 +102,15 @@ class _Reader:
         column = self.mapping.tables[file].column_of(name)
         adapter = _NIK if name == "nik" else _KK
         if name not in values:
-            self.fail(file, record.line, name, "Field required")
+            self.fail(file, record.line, name, missing())
             return None
         if column in record.numeric:
-            self.fail(
-                file,
-                record.line,
-                name,
-                "stored as a number, so digits may be lost: format it as text",
-            )
+            self.fail(file, record.line, name, AS_NUMBER)
             return None
         try:
             return adapter.validate_python(values[name])
         except ValidationError:
-            self.fail(file, record.line, name, "must be 16 digits")
+            self.fail(file, record.line, name, SIXTEEN_DIGITS)
             return None
 
     def penduduk(self, table: Table) -> None:
@@ -117,7 +120,7 @@ class _Reader:
             kk = self.number(PENDUDUK, record, values, "kk_number")
             nik = self.number(PENDUDUK, record, values, "nik")
             if "kk_level" not in values:
-                self.fail(PENDUDUK, record.line, "kk_level", "Field required")
+                self.fail(PENDUDUK, record.line, "kk_level", missing())
             if kk is None:
                 continue
             family = self.families.setdefault(kk, _Family(record.line, PENDUDUK))
@@ -126,17 +129,20 @@ class _Reader:
                 continue
             if nik in self.nik_lines:
                 first = self.nik_lines[nik]
-                self.fail(PENDUDUK, record.line, "nik", f"appears twice (first on line {first})")
+                twice = bilingual(f"muncul dua kali, pertama di baris {first}", "appears twice")
+                self.fail(PENDUDUK, record.line, "nik", twice)
                 family.broken = True
                 continue
             self.nik_lines[nik] = record.line
             family.niks.append(nik)
             if values["kk_level"] == HEAD:
                 if family.head_line is not None:
-                    reason = (
-                        f"a second head of family for this KK (first on line {family.head_line})"
+                    second = bilingual(
+                        f"kepala keluarga kedua untuk KK ini, yang pertama di baris "
+                        f"{family.head_line}",
+                        "a second head of family for this KK",
                     )
-                    self.fail(PENDUDUK, record.line, "kk_level", reason)
+                    self.fail(PENDUDUK, record.line, "kk_level", second)
                     family.broken = True
                 family.head_line = record.line
                 family.head_name = values.get("head_name")
@@ -150,11 +156,14 @@ class _Reader:
                 continue
             family = self.families.get(kk)
             if family is None:
-                reason = "no member of this KK in the penduduk file"
-                self.fail(KELUARGA, record.line, "kk_number", reason)
+                alone = bilingual(
+                    "tidak ada anggota KK ini di berkas penduduk",
+                    "no member of this KK in the penduduk file",
+                )
+                self.fail(KELUARGA, record.line, "kk_number", alone)
                 continue
             if family.listed:
-                self.fail(KELUARGA, record.line, "kk_number", "appears twice")
+                self.fail(KELUARGA, record.line, "kk_number", TWICE)
                 family.broken = True
                 continue
             family.listed, family.line, family.file = True, record.line, KELUARGA
@@ -162,7 +171,7 @@ class _Reader:
             if day is not None:
                 family.occurred_on = to_iso_date(day)
                 if in_future(family.occurred_on, self.today):
-                    self.fail(KELUARGA, record.line, "occurred_on", "must not be in the future")
+                    self.fail(KELUARGA, record.line, "occurred_on", FUTURE)
                     family.broken = True
 
 
@@ -189,7 +198,8 @@ def plan_opensid(
     planned: list[Planned] = []
     for kk, family in reader.families.items():
         if keluarga is not None and not family.listed and not family.broken:
-            reader.fail(PENDUDUK, family.line, "kk_number", "KK not in the keluarga file")
+            unlisted = bilingual("KK tidak ada di berkas keluarga", "KK not in the keluarga file")
+            reader.fail(PENDUDUK, family.line, "kk_number", unlisted)
             continue
         if family.broken or not family.niks:
             continue
@@ -212,10 +222,10 @@ def _household(reader: _Reader, village_code: str, kk: str, family: _Family) -> 
     try:
         model = HouseholdCreate.model_validate({k: v for k, v in fields.items() if v is not None})
     except ValidationError as exc:
-        column = reader.mapping.tables[family.file].column_of
+        cols = reader.mapping.tables[family.file]
         reader.errors += [
             RowError(e.line, e.field, e.reason, family.file)
-            for e in model_errors(family.line, exc, column)
+            for e in model_errors(family.line, exc, cols.column_of, cols.accepted)
         ]
         return None
     body = model.model_dump(mode="json", exclude_none=True)

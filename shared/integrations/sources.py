@@ -19,7 +19,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from shared.integrations.messages import bilingual
+
 HEADER_LINE = 1
+NOT_AN_OBJECT = bilingual("bukan objek JSON", "not a JSON object")
 
 
 class SourceError(ValueError):
@@ -156,7 +159,7 @@ def read_json(text: str) -> Table:
     records: list[Record] = []
     for line, item in items:
         if not isinstance(item, dict):
-            records.append(Record(line, [""] * len(header), problem="not a JSON object"))
+            records.append(Record(line, [""] * len(header), problem=NOT_AN_OBJECT))
             continue
         values = [item.get(name) for name in header]
         record = _record(line, header, values)

@@ -30,6 +30,8 @@ DATA = Path(__file__).parents[1] / "fixtures" / "integrations"
 SAMPLE = DATA / "idm-3204052001-2024.json"
 BROKEN = DATA / "idm-rusak.json"
 VILLAGE = "3204052001"
+DRY_RUN = "Uji coba: tidak ada yang disimpan (dry run: nothing was written)"
+IDM_RECORDS = "IDM: baru / sudah ada (village index: new / already there)"
 BROKEN_REPORT = [
     ["line", "field", "reason"],
     ["0", "mapData.IDENTITAS.id_desa", "is 3204052002, not the village 3204052001"],
@@ -97,13 +99,13 @@ def test_dry_run_writes_nothing_then_import_and_reimport_adds_nothing(
     settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["import", "idm", str(SAMPLE), "--village", VILLAGE, "--dry-run"]) == 0
-    assert "Dry run: nothing was written." in capsys.readouterr().out
+    assert DRY_RUN in capsys.readouterr().out
     assert _stored(settings) == []
 
     assert main(["import", "idm", str(SAMPLE), "--village", VILLAGE]) == 0
     summary = capsys.readouterr().out
-    assert "Import of idm from idm-3204052001-2024.json" in summary
-    assert re.search(r"idm: new / already there\s+│\s+1 / 0", summary)
+    assert "Impor idm dari idm-3204052001-2024.json (import)" in summary
+    assert re.search(rf"{re.escape(IDM_RECORDS)}\s+│\s+1 / 0", summary)
     stored = _stored(settings)
     assert len(stored) == 1
     assert {k: stored[0][k] for k in EXPECTED} == EXPECTED
@@ -113,9 +115,9 @@ def test_dry_run_writes_nothing_then_import_and_reimport_adds_nothing(
     assert main(["import", "idm", str(SAMPLE), "--village", VILLAGE]) == 0
     assert main(["import", "idm", str(SAMPLE)]) == 0
     out = capsys.readouterr().out
-    assert "idm: new / already there" in out
+    assert IDM_RECORDS in out
     assert len(_stored(settings)) == 1
-    assert len(re.findall(r"idm: new / already there\s+│\s+0 / 1", out)) == 2
+    assert len(re.findall(rf"{re.escape(IDM_RECORDS)}\s+│\s+0 / 1", out)) == 2
 
 
 def test_a_revision_reverted_is_recorded_again(settings: Settings, tmp_path: Path) -> None:

@@ -39,18 +39,17 @@ BROKEN_HOUSEHOLDS = """village_code,members,head_name,kk_number,occurred_on
 3204052001,2,Ibu Euis,,
 """
 BROKEN_REPORT = """line,field,reason
-3,members,Input should be greater than or equal to 1
-4,village_code,String should match pattern '^[0-9]{10}$'
-5,kk_number,String should match pattern '^[0-9]{16}$'
-5,occurred_on,must not be in the future
-6,village_code,village is not registered
-7,(row),"expected 5 fields, found 6"
-9,members,"Input should be a valid integer, unable to parse string as an integer"
+3,members,paling sedikit 1 (must be at least 1)
+4,village_code,tidak sesuai pola ^[0-9]{10}$ (does not match the pattern)
+5,kk_number,tidak sesuai pola ^[0-9]{16}$ (does not match the pattern)
+5,occurred_on,tidak boleh tanggal yang akan datang (must not be in the future)
+6,village_code,desa belum terdaftar (village is not registered)
+7,(row),"seharusnya 5 isian, ada 6 (expected 5 fields, found 6)"
+9,members,harus bilangan bulat (must be a whole number)
 """
 CHANNELS = (
-    "'shopee', 'tokopedia', 'tiktok_shop', 'lazada', 'bukalapak', 'whatsapp', 'facebook', "
-    "'instagram', 'website', 'other_online', 'market', 'shop', 'middleman', 'cooperative', "
-    "'bumdes', 'direct' or 'other_offline'"
+    "shopee, tokopedia, tiktok_shop, lazada, bukalapak, whatsapp, facebook, instagram, website, "
+    "other_online, market, shop, middleman, cooperative, bumdes, direct, other_offline"
 )
 SALES_CSV = f"""business_id,channel,quantity,unit_price,occurred_on
 {BUSINESS},shopee,10,15000,2025-03-02
@@ -129,7 +128,7 @@ def test_broken_csv_reports_each_bad_row_and_a_dry_run_writes_nothing(
     for line in BROKEN_REPORT.splitlines()[1:]:
         number, field, *_ = line.split(",")
         assert any(number in row and field in row for row in out.splitlines()), line
-    assert "Dry run: nothing was written." in out
+    assert "Uji coba: tidak ada yang disimpan (dry run: nothing was written)" in out
     assert _count(settings, HOUSEHOLDS) == before
 
 
@@ -146,8 +145,8 @@ def test_import_writes_valid_rows_and_importing_again_adds_nothing(
     again = capsys.readouterr().out
 
     assert _count(settings, HOUSEHOLDS) == before + 2
-    assert _row(first, "Imported") == "2" and _row(again, "Imported") == "0"
-    assert _row(again, "Skipped: already imported") == "2"
+    assert _row(first, "Diimpor (imported)") == "2" and _row(again, "Diimpor (imported)") == "0"
+    assert _row(again, "Sudah ada (already there)") == "2"
 
 
 def test_a_corrected_file_imports_only_the_fixed_rows(
@@ -164,7 +163,7 @@ def test_a_corrected_file_imports_only_the_fixed_rows(
     out = capsys.readouterr().out
 
     assert _count(settings, HOUSEHOLDS) == before + 1
-    assert _row(out, "Imported") == "1" and _row(out, "Skipped: already imported") == "2"
+    assert _row(out, "Diimpor (imported)") == "1" and _row(out, "Sudah ada (already there)") == "2"
 
 
 def test_sales_import_reports_bad_rows_and_reaches_the_view_once(
@@ -181,10 +180,10 @@ def test_sales_import_reports_bad_rows_and_reaches_the_view_once(
         rows = list(csv.reader(errors))
     assert rows == [
         ["line", "field", "reason"],
-        ["5", "channel", f"Input should be {CHANNELS}"],
-        ["6", "business_id", "business not found"],
-        ["7", "quantity", "Input should be greater than 0"],
-        ["8", "business_id", "Field required"],
+        ["5", "channel", f"harus salah satu dari: {CHANNELS} (must be one of these)"],
+        ["6", "business_id", "usaha tidak ditemukan (business not found)"],
+        ["7", "quantity", "harus lebih dari 0 (must be greater than 0)"],
+        ["8", "business_id", "wajib diisi (required)"],
     ]
     assert _count(settings, SALES) == 3  # identical rows are two sales, each imported once
     with TestClient(embedded_app(settings)) as client:
@@ -205,8 +204,8 @@ def test_header_problems_are_reported_at_line_1_and_nothing_is_written(
     assert main(["import", "households", str(file)]) == 1
 
     out = capsys.readouterr().out
-    assert "anggota" in out and "unknown column" in out
-    assert "members" in out and "required column is missing" in out
+    assert "anggota" in out and "kolom tidak dikenal" in out
+    assert "members" in out and "kolom wajib tidak ada" in out
     assert _count(settings, HOUSEHOLDS) == before
 
 
@@ -249,7 +248,7 @@ def test_import_into_a_running_platform_over_http(
         assert main(["import", "sales", str(file), "--url", url, "--district", "3204"]) == 1
         assert main(["import", "sales", str(file), "--url", url]) == 2
     out = capsys.readouterr()
-    assert "6 " in out.out and "business not found" in out.out
+    assert "6 " in out.out and "usaha tidak ditemukan" in out.out
     assert "--token" in out.err
     assert _count(settings, SALES) == 3
 
@@ -268,7 +267,7 @@ def test_in_process_import_refuses_while_the_platform_runs(
 
 
 def _row(out: str, label: str) -> str:
-    """The value of a summary row, e.g. 'Imported' -> '2'."""
+    """The value of a summary row, e.g. 'Diimpor (imported)' -> '2'."""
     for line in out.splitlines():
         if label in line:
             return line.strip("│ ").split("│")[-1].strip()

@@ -87,14 +87,14 @@ def _row(out: str, label: str) -> str:
 
 # OpenSID ------------------------------------------------------------------------------------
 BROKEN_SID_REPORT = """file,line,field,reason
-keluarga,5,tgl_daftar,must not be in the future
-keluarga,6,no_kk,no member of this KK in the penduduk file
-penduduk,3,nik,must be 16 digits
-penduduk,5,nik,appears twice (first on line 4)
-penduduk,6,kk_level,Field required
-penduduk,7,no_kk,KK not in the keluarga file
-penduduk,9,kk_level,a second head of family for this KK (first on line 8)
-"""
+keluarga,5,tgl_daftar,tidak boleh tanggal yang akan datang (must not be in the future)
+keluarga,6,no_kk,tidak ada anggota KK ini di berkas penduduk (no member of this KK in the penduduk file)
+penduduk,3,nik,harus 16 digit (must be 16 digits)
+penduduk,5,nik,"muncul dua kali, pertama di baris 4 (appears twice)"
+penduduk,6,kk_level,wajib diisi (required)
+penduduk,7,no_kk,KK tidak ada di berkas keluarga (KK not in the keluarga file)
+penduduk,9,kk_level,"kepala keluarga kedua untuk KK ini, yang pertama di baris 8 (a second head of family for this KK)"
+"""  # noqa: E501 - the exact report, one row a line
 BROKEN_SID = [
     "--penduduk",
     str(FIXTURES / "penduduk-rusak.csv"),
@@ -111,7 +111,10 @@ def test_opensid_broken_exports_report_each_problem_and_a_dry_run_writes_nothing
     report = _report(tmp_path, [*OPENSID, *BROKEN_SID, "--dry-run"], 1)
 
     assert report == BROKEN_SID_REPORT
-    assert "Dry run: nothing was written." in capsys.readouterr().out
+    assert (
+        "Uji coba: tidak ada yang disimpan (dry run: nothing was written)"
+        in capsys.readouterr().out
+    )
     assert _counts(settings) == before
 
 
@@ -126,8 +129,8 @@ def test_opensid_import_keeps_only_hashes_and_importing_again_adds_nothing(
 
     assert after_first[HOUSEHOLDS] == 3 and after_first[MEMBER_INDEX] == 6
     assert _counts(settings) == after_first  # not one household, index entry or event more
-    assert _row(first, "Imported") == "3" and _row(again, "Imported") == "0"
-    assert _row(again, "Skipped: already imported") == "3"
+    assert _row(first, "Diimpor (imported)") == "3" and _row(again, "Diimpor (imported)") == "0"
+    assert _row(again, "Sudah ada (already there)") == "3"
     docs = {d["members"]: d for d in _all(settings, HOUSEHOLDS)}
     assert sorted(docs) == [1, 2, 3]
     assert docs[3]["registered_on"] == "2019-03-12" and docs[2]["registered_on"] == "2020-08-12"
@@ -162,7 +165,8 @@ def test_opensid_reimport_with_a_new_member_updates_the_household(
 
     assert _counts(settings)[HOUSEHOLDS] == 3
     assert sorted(d["members"] for d in _all(settings, HOUSEHOLDS)) == [2, 2, 3]
-    assert _row(out, "households_updated: new / already there") == "1 / 0"
+    updated = "Rumah tangga diperbarui: baru / sudah ada (households updated: new / already there)"
+    assert _row(out, updated) == "1 / 0"
 
 
 def test_opensid_member_leaving_and_returning_twice_keeps_the_household_current(
@@ -189,14 +193,14 @@ def test_opensid_member_leaving_and_returning_twice_keeps_the_household_current(
 
 # SIMLUHTAN farmers (XLSX) ---------------------------------------------------------------------
 BROKEN_FARMERS_REPORT = """line,field,reason
-3,NIK,"stored as a number, so digits may be lost: format it as text"
-4,NIK,no registered household of this village has this NIK
-5,Status Lahan,"Input should be 'owned', 'rented', 'sharecropped' or 'communal'"
-6,Luas Lahan (Ha),Input should be greater than 0
-7,Kode Desa,village is not registered
-8,NIK,Field required
-9,Tanggal Terdaftar,must not be in the future
-"""
+3,NIK,"tersimpan sebagai angka, digit bisa hilang: format sebagai teks (stored as a number, so digits may be lost: format it as text)"
+4,NIK,tidak ada rumah tangga terdaftar di desa ini dengan NIK ini (no registered household of this village has this NIK)
+5,Status Lahan,"harus salah satu dari: Milik, Milik Sendiri, Sewa, Penyewa, Bagi Hasil, Penggarap, Tanah Kas Desa, Tanah Adat (must be one of these)"
+6,Luas Lahan (Ha),harus lebih dari 0 (must be greater than 0)
+7,Kode Desa,desa belum terdaftar (village is not registered)
+8,NIK,wajib diisi (required)
+9,Tanggal Terdaftar,tidak boleh tanggal yang akan datang (must not be in the future)
+"""  # noqa: E501 - the exact report, one row a line
 FARMERS = ["import", "extension", "--mapping", "simluhtan"]
 
 
@@ -228,8 +232,12 @@ def test_simluhtan_register_matches_by_nik_and_importing_again_adds_nothing(
     assert after_first[GROUPS] == 2 and after_first[PLOTS] == 3
     assert after_first[MEMBERS] == 3  # Asep and Euis share one household: one membership
     assert _counts(settings) == after_first
-    assert _row(first, "Imported") == "3" and _row(first, "Skipped: already imported") == "1"
-    assert _row(again, "Imported") == "0" and _row(again, "Skipped: already imported") == "4"
+    assert (
+        _row(first, "Diimpor (imported)") == "3" and _row(first, "Sudah ada (already there)") == "1"
+    )
+    assert (
+        _row(again, "Diimpor (imported)") == "0" and _row(again, "Sudah ada (already there)") == "4"
+    )
     households = {d["kk_last4"]: d["household_id"] for d in _all(settings, HOUSEHOLDS)}
     plots = {p["plot_id"]: p for p in _all(settings, PLOTS)}
     assert plots["lahan-0001"]["household_id"] == households["0001"]
@@ -241,12 +249,12 @@ def test_simluhtan_register_matches_by_nik_and_importing_again_adds_nothing(
 
 # SIMLUHTAN farmer groups (CSV) ---------------------------------------------------------------
 BROKEN_GROUPS_REPORT = """line,field,reason
-3,Nama Poktan,Field required
-4,Kode Desa,village is not registered
-5,Tanggal Pembentukan,must not be in the future
-6,Tanggal Pembentukan,"Input should be a valid date or datetime, invalid character in year"
-7,Kode Poktan,String should match pattern '^[A-Za-z0-9_.:-]+$'
-"""
+3,Nama Poktan,wajib diisi (required)
+4,Kode Desa,desa belum terdaftar (village is not registered)
+5,Tanggal Pembentukan,tidak boleh tanggal yang akan datang (must not be in the future)
+6,Tanggal Pembentukan,"bukan tanggal yang sah, contoh 2025-01-31 (not a valid date, e.g. 2025-01-31)"
+7,Kode Poktan,tidak sesuai pola ^[A-Za-z0-9_.:-]+$ (does not match the pattern)
+"""  # noqa: E501 - the exact report, one row a line
 GROUPS_IMPORT = ["import", "extension", "--mapping", "simluhtan-poktan"]
 
 
@@ -258,7 +266,10 @@ def test_poktan_broken_list_reports_each_problem_and_dry_run_writes_nothing(
     report = _report(tmp_path, [*GROUPS_IMPORT, str(FIXTURES / "poktan-rusak.csv"), "--dry-run"], 1)
 
     assert report == BROKEN_GROUPS_REPORT
-    assert "Dry run: nothing was written." in capsys.readouterr().out
+    assert (
+        "Uji coba: tidak ada yang disimpan (dry run: nothing was written)"
+        in capsys.readouterr().out
+    )
     assert _counts(settings) == before
 
 
@@ -277,8 +288,9 @@ def test_poktan_list_registers_each_group_once(
     again = capsys.readouterr().out
 
     assert _counts(settings) == after_first  # not one group or event more
-    assert _row(first, "farmer_groups: new / already there") == "3 / 0"
-    assert _row(again, "farmer_groups: new / already there") == "0 / 3"
+    groups = "Kelompok tani: baru / sudah ada (farmer groups: new / already there)"
+    assert _row(first, groups) == "3 / 0"
+    assert _row(again, groups) == "0 / 3"
     groups = {g["group_id"]: g for g in _all(settings, GROUPS)}
     assert sorted(groups) == ["poktan-harapan-jaya", "poktan-mekar-tani", "poktan-sri-mulya"]
     assert groups["poktan-sri-mulya"]["name"] == "Sri Mulya"
@@ -289,12 +301,12 @@ def test_poktan_list_registers_each_group_once(
 
 # e-RDKK plans (CSV) -------------------------------------------------------------------------
 BROKEN_PLANS_REPORT = """line,field,reason
-3,Tahun,must be a 4-digit year
-4,Urea MT1 (Kg),"Input should be a valid number, unable to parse string as a number"
-5,(row),no fertiliser amount is filled in
-6,NIK,must be 16 digits
-7,NIK,no registered household of this village has this NIK
-"""
+3,Tahun,harus tahun 4 digit (must be a 4-digit year)
+4,Urea MT1 (Kg),harus angka (must be a number)
+5,(row),tidak ada jumlah pupuk yang diisi (no fertiliser amount is filled in)
+6,NIK,harus 16 digit (must be 16 digits)
+7,NIK,tidak ada rumah tangga terdaftar di desa ini dengan NIK ini (no registered household of this village has this NIK)
+"""  # noqa: E501 - the exact report, one row a line
 PLANS = ["import", "extension", "--mapping", "erdkk"]
 
 
@@ -339,10 +351,10 @@ def test_erdkk_plan_is_recorded_as_planned_inputs_once_and_moves_no_score(
 
 # extension visits (JSON) --------------------------------------------------------------------
 BROKEN_VISITS_REPORT = """line,field,reason
-10,Materi,Field required
-17,NIP/ID Penyuluh,String should match pattern '^[A-Za-z0-9_.:-]+$'
-25,(row),not a JSON object
-26,Tanggal Kunjungan,"Input should be a valid date or datetime, invalid character in year"
+10,Materi,wajib diisi (required)
+17,NIP/ID Penyuluh,tidak sesuai pola ^[A-Za-z0-9_.:-]+$ (does not match the pattern)
+25,(row),bukan objek JSON (not a JSON object)
+26,Tanggal Kunjungan,"bukan tanggal yang sah, contoh 2025-01-31 (not a valid date, e.g. 2025-01-31)"
 """
 VISITS = ["import", "extension", "--mapping", "simluhtan-kunjungan"]
 
@@ -383,7 +395,8 @@ def test_json_error_report_and_unknown_mapping(
     assert first == {
         "line": 2,
         "field": "NIK Petani",
-        "reason": "no registered household of this village has this NIK",
+        "reason": "tidak ada rumah tangga terdaftar di desa ini dengan NIK ini "
+        "(no registered household of this village has this NIK)",
     }
     assert main(["import", "extension", str(FIXTURES / "rdkk.csv"), "--mapping", "simlu"]) == 2
     assert "no mapping 'simlu'" in capsys.readouterr().err

@@ -285,6 +285,6 @@ def test_import_dry_run_of_a_valid_file_passes_and_writes_nothing(
 
     assert main(["import", "households", str(file), "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert _row(out, "Valid rows") == "2" and _row(out, "Imported") == "0"
+    assert _row(out, "Baris sah (valid rows)") == "2" and _row(out, "Diimpor (imported)") == "0"
     assert main(["import", "households", str(file)]) == 0
-    assert _row(capsys.readouterr().out, "Imported") == "2"
+    assert _row(capsys.readouterr().out, "Diimpor (imported)") == "2"

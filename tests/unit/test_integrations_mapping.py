@@ -99,7 +99,7 @@ def test_json_records_know_their_line_and_numbers_are_remembered() -> None:
     assert table.header == ["NIK", "Kode"]
     assert [(r.line, r.cells, r.problem) for r in table.records] == [
         (2, ["3204051203800001", ""], ""),
-        (3, ["", ""], "not a JSON object"),
+        (3, ["", ""], "bukan objek JSON (not a JSON object)"),
         (4, ["", "1"], ""),
     ]
     assert table.records[0].numeric == {"NIK"}
