@@ -5,9 +5,10 @@ log + SQLite store in DATA_DIR; the store file is deleted first, so the read mod
 empty) and prints one JSON line: events, seconds, rate, the time spent folding events versus
 rebuilding views, CPU seconds and the process's peak RSS (VmHWM; ru_maxrss too, which on
 Linux also carries the parent's size over the fork and exec).
-With --mark-live, the live consumer group's offsets are then set to the end of the log, so
-an embedded platform started on DATA_DIR has nothing left to consume (for the read and
-freshness figures).
+With --mark-live, the live consumer groups' offsets (the aggregator's and the agriculture
+feed builder's) are then set to the end of the log, so an embedded platform started on
+DATA_DIR has nothing left to consume (for the read and freshness figures): a platform that
+had lived through that history would have consumed it as it came.
 """
 
 from __future__ import annotations
@@ -64,11 +65,12 @@ def main() -> None:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     if "--mark-live" in sys.argv:
         with sqlite3.connect(data_dir / "bus.sqlite3") as db:
-            db.execute(
-                "INSERT OR REPLACE INTO bus_offsets (grp, topic, part, off) "
-                "SELECT ?, topic, part, MAX(off) + 1 FROM bus_log GROUP BY topic, part",
-                (settings.consumer_group,),
-            )
+            for group in (settings.consumer_group, settings.feed_group):
+                db.execute(
+                    "INSERT OR REPLACE INTO bus_offsets (grp, topic, part, off) "
+                    "SELECT ?, topic, part, MAX(off) + 1 FROM bus_log GROUP BY topic, part",
+                    (group,),
+                )
     print(
         json.dumps(
             {
