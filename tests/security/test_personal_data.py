@@ -161,6 +161,8 @@ def test_no_kk_number_or_name_in_clear_anywhere(
         found,
     )
     print(f"\npii-scan: scanned {found.scanned}; hits {len(found.hits)}")
-    assert found.scanned.get("mongo", 0) >= 5 and found.scanned.get("kafka", 0) >= 8
+    # at least this test's own distributed writes: village, 2 households, programme, enrolment
+    # (the topics may hold more from earlier tests; a fresh broker holds exactly these)
+    assert found.scanned.get("mongo", 0) >= 5 and found.scanned.get("kafka", 0) >= 5
     assert found.scanned.get("file", 0) >= 4
     assert found.hits == []
