@@ -79,16 +79,24 @@ class _Reader:
                     section += 1
                 continue
             if section >= len(SECTIONS):
-                self.error(line, "INDIKATOR", "an indicator after the IKL row")
+                self.error(
+                    line,
+                    "INDIKATOR",
+                    "indikator sesudah baris IKL (an indicator after the IKL row)",
+                )
                 continue
             self.indicator(line, row, SECTIONS[section])
 
     def indicator(self, line: int, row: dict[str, Any], section: str) -> None:
         if not isinstance(row.get("INDIKATOR"), str) or not row["INDIKATOR"].strip():
-            self.error(line, "INDIKATOR", "the indicator has no name")
+            self.error(line, "INDIKATOR", "indikator tanpa nama (the indicator has no name)")
         score = row.get("SKOR")
         if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 5:
-            self.error(line, "SKOR", f"must be a whole score from 0 to 5, not {score!r}")
+            self.error(
+                line,
+                "SKOR",
+                f"harus skor bulat 0 sampai 5, bukan {score!r} (must be a whole score from 0 to 5)",
+            )
             return
         self.scores[section].append(score)
 
@@ -97,28 +105,39 @@ class _Reader:
         if kind == "STATUS IDM":
             self.status = _status(value)
             if self.status is None:
-                self.error(line, "SKOR", f"unknown IDM status {value!r}")
+                self.error(
+                    line, "SKOR", f"status IDM tidak dikenal: {value!r} (unknown IDM status)"
+                )
             return
         number = _number(value)
         if number is None or not 0 <= number <= 1:
-            self.error(line, "SKOR", f"{kind} must be a number from 0 to 1, not {value!r}")
+            self.error(
+                line,
+                "SKOR",
+                f"{kind} harus angka 0 sampai 1, bukan {value!r} (must be a number from 0 to 1)",
+            )
             return
         if kind in self.totals:
-            self.error(line, "INDIKATOR", f"{kind} appears twice")
+            self.error(line, "INDIKATOR", f"{kind} muncul dua kali (appears twice)")
             return
         self.totals[kind] = number
         scores = self.scores.get(kind)
         if scores is None:
             return
         if not scores:
-            self.error(line, "SKOR", f"{kind} has no indicator rows before it")
+            self.error(
+                line,
+                "SKOR",
+                f"{kind} tanpa baris indikator sebelumnya (has no indicator rows before it)",
+            )
             return
         given = sum(scores) / (5 * len(scores))
         if abs(given - number) > TOLERANCE:
             self.error(
                 line,
                 "SKOR",
-                f"{kind} {number:.4f} differs from its {len(scores)} indicators ({given:.4f})",
+                f"{kind} {number:.4f} berbeda dari {len(scores)} indikatornya ({given:.4f}) "
+                f"(differs from its indicators)",
             )
 
 
@@ -131,37 +150,59 @@ def plan_idm(text: str, village_code: str | None) -> Plan:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
-        error = RowError(DOCUMENT_LINE, "(file)", f"not JSON: {exc.msg} at line {exc.lineno}")
+        error = RowError(
+            DOCUMENT_LINE, "(file)", f"bukan JSON: {exc.msg} di baris {exc.lineno} (not JSON)"
+        )
         return Plan("idm", 0, [], [error])
     data = document.get("mapData") if isinstance(document, dict) else None
     rows = data.get("ROW") if isinstance(data, dict) else None
     if not isinstance(rows, list) or not rows:
-        error = RowError(DOCUMENT_LINE, "mapData.ROW", "missing: not an IDM rumusan answer")
+        error = RowError(
+            DOCUMENT_LINE,
+            "mapData.ROW",
+            "tidak ada: bukan jawaban rumusan IDM (missing: not an IDM rumusan answer)",
+        )
         return Plan("idm", 0, [], [error])
     reader = _Reader()
     reader.rows(rows)
     errors = reader.errors
     for kind in (*SECTIONS, "IDM"):
         if kind not in reader.totals and not any(e.reason.startswith(kind) for e in errors):
-            _doc_error(errors, "mapData.ROW", f"no {kind} row")
+            _doc_error(errors, "mapData.ROW", f"tidak ada baris {kind} (no {kind} row)")
     summaries = data.get("SUMMARIES") if isinstance(data.get("SUMMARIES"), dict) else {}
     year = summaries.get("TAHUN")
     if isinstance(year, str) and year.isdigit():
         year = int(year)
     if not isinstance(year, int) or isinstance(year, bool):
-        _doc_error(errors, "mapData.SUMMARIES.TAHUN", f"must be a year, not {year!r}")
+        _doc_error(
+            errors, "mapData.SUMMARIES.TAHUN", f"harus tahun, bukan {year!r} (must be a year)"
+        )
     elif reader.years - {year}:
         found = ", ".join(map(str, sorted(reader.years)))
-        _doc_error(errors, "mapData.SUMMARIES.TAHUN", f"is {year} but the rows say {found}")
+        _doc_error(
+            errors,
+            "mapData.SUMMARIES.TAHUN",
+            f"{year}, padahal baris-barisnya {found} (the rows say otherwise)",
+        )
     status = _status(summaries.get("STATUS"))
     if status is None:
-        _doc_error(errors, "mapData.SUMMARIES.STATUS", f"unknown {summaries.get('STATUS')!r}")
+        _doc_error(
+            errors,
+            "mapData.SUMMARIES.STATUS",
+            f"tidak dikenal: {summaries.get('STATUS')!r} (unknown)",
+        )
     elif reader.status is not None and reader.status != status:
-        _doc_error(errors, "mapData.SUMMARIES.STATUS", f"differs from the rows ({reader.status})")
+        _doc_error(
+            errors,
+            "mapData.SUMMARIES.STATUS",
+            f"berbeda dari baris-barisnya ({reader.status}) (differs from the rows)",
+        )
     target = summaries.get("TARGET_STATUS")
     target_status = _status(target) if target not in (None, "") else None
     if target not in (None, "") and target_status is None:
-        _doc_error(errors, "mapData.SUMMARIES.TARGET_STATUS", f"unknown {target!r}")
+        _doc_error(
+            errors, "mapData.SUMMARIES.TARGET_STATUS", f"tidak dikenal: {target!r} (unknown)"
+        )
     score = _number(summaries.get("SKOR_SAAT_INI"))
     if all(k in reader.totals for k in SECTIONS):
         mean = sum(reader.totals[k] for k in SECTIONS) / 3
@@ -171,18 +212,32 @@ def plan_idm(text: str, village_code: str | None) -> Plan:
         ):
             if value is None or abs(value - mean) > TOLERANCE:
                 _doc_error(
-                    errors, field, f"{value!r} is not the mean of IKS, IKE, IKL ({mean:.4f})"
+                    errors,
+                    field,
+                    f"{value!r} bukan rerata IKS, IKE, IKL ({mean:.4f}) (not their mean)",
                 )
     identity = data.get("IDENTITAS")
     first = identity[0] if isinstance(identity, list) and identity else None
     desa = first.get("id_desa") if isinstance(first, dict) else None
     if identity is not None and not isinstance(first, dict):
-        _doc_error(errors, "mapData.IDENTITAS", "must be a list of objects with id_desa")
+        _doc_error(
+            errors,
+            "mapData.IDENTITAS",
+            "harus daftar objek dengan id_desa (must be a list of objects with id_desa)",
+        )
     code = village_code or (str(desa) if desa is not None else None)
     if code is None:
-        _doc_error(errors, "--village", "give --village: the document names no desa")
+        _doc_error(
+            errors,
+            "--village",
+            "berikan --village: dokumen tidak menyebut desa (the document names no desa)",
+        )
     elif desa is not None and str(desa) != code:
-        _doc_error(errors, "mapData.IDENTITAS.id_desa", f"is {desa}, not the village {code}")
+        _doc_error(
+            errors,
+            "mapData.IDENTITAS.id_desa",
+            f"{desa}, bukan desa {code} (not the village given)",
+        )
     errors.sort(key=lambda e: (e.line, e.field))
     if errors or code is None:
         return Plan("idm", len(rows), [], errors)

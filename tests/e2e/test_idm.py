@@ -34,12 +34,20 @@ DRY_RUN = "Uji coba: tidak ada yang disimpan (dry run: nothing was written)"
 IDM_RECORDS = "IDM: baru / sudah ada (village index: new / already there)"
 BROKEN_REPORT = [
     ["line", "field", "reason"],
-    ["0", "mapData.IDENTITAS.id_desa", "is 3204052002, not the village 3204052001"],
-    ["0", "mapData.SUMMARIES.TAHUN", "is 2023 but the rows say 2024"],
-    ["2", "SKOR", "must be a whole score from 0 to 5, not 7"],
-    ["13", "INDIKATOR", "the indicator has no name"],
-    ["36", "SKOR", "IKS 0.8400 differs from its 34 indicators (0.8412)"],
-    ["49", "SKOR", "IKE 0.6500 differs from its 12 indicators (0.6833)"],
+    ["0", "mapData.IDENTITAS.id_desa", "3204052002, bukan desa 3204052001 (not the village given)"],
+    ["0", "mapData.SUMMARIES.TAHUN", "2023, padahal baris-barisnya 2024 (the rows say otherwise)"],
+    ["2", "SKOR", "harus skor bulat 0 sampai 5, bukan 7 (must be a whole score from 0 to 5)"],
+    ["13", "INDIKATOR", "indikator tanpa nama (the indicator has no name)"],
+    [
+        "36",
+        "SKOR",
+        "IKS 0.8400 berbeda dari 34 indikatornya (0.8412) (differs from its indicators)",
+    ],
+    [
+        "49",
+        "SKOR",
+        "IKE 0.6500 berbeda dari 12 indikatornya (0.6833) (differs from its indicators)",
+    ],
 ]
 # The sample by hand: IKS 147/175, IKE 39/60, IKL 10/15, IDM their mean.
 EXPECTED = {
@@ -207,7 +215,11 @@ def test_a_malformed_identity_is_a_row_error_not_a_crash(identity: object) -> No
     plan = plan_idm(json.dumps(document), VILLAGE)
     assert plan.planned == []
     assert [(e.line, e.field, e.reason) for e in plan.errors] == [
-        (0, "mapData.IDENTITAS", "must be a list of objects with id_desa")
+        (
+            0,
+            "mapData.IDENTITAS",
+            "harus daftar objek dengan id_desa (must be a list of objects with id_desa)",
+        )
     ]
     # without --village the document names no desa either
     assert "--village" in {e.field for e in plan_idm(json.dumps(document), None).errors}
