@@ -329,6 +329,8 @@ def test_district_table_sorts_on_the_server(site: tuple[TestClient, Settings]) -
         headers=headers,
     )
     assert r.status_code == 200
+    # the district's own name already says "Kabupaten": the title does not repeat it
+    assert "<title>Kabupaten Uji · Lumbung</title>" in r.text
 
 
 def test_security_headers_on_every_kind_of_answer(site: tuple[TestClient, Settings]) -> None:
