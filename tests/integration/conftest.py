@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from pathlib import Path
 
@@ -22,6 +23,7 @@ def start_groups_at_log_end(kafka: str, groups: list[str]) -> None:
     """
     from kafka import KafkaAdminClient, TopicPartition
     from kafka.admin import OffsetSpec
+    from kafka.errors import KafkaError
 
     from services.aggregator.service import TOPICS
     from shared.adapters.kafka_bus import KafkaBus
@@ -40,7 +42,14 @@ def start_groups_at_log_end(kafka: str, groups: list[str]) -> None:
             for p in t["partitions"]
         ]
         for group in groups:
-            admin.reset_group_offsets(group, dict.fromkeys(parts, OffsetSpec.LATEST))
+            for attempt in range(60):  # a broker just started has no group coordinator yet
+                try:
+                    admin.reset_group_offsets(group, dict.fromkeys(parts, OffsetSpec.LATEST))
+                    break
+                except KafkaError as exc:
+                    if not exc.retriable or attempt == 59:
+                        raise
+                    time.sleep(0.5)
     finally:
         admin.close()
 
