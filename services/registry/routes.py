@@ -5,10 +5,14 @@ NIK and KK numbers arrive only in request bodies and are kept only as keyed hash
 ``nik_hashes`` for its members. ``registry_member_index`` finds a household by a member's
 NIK hash; it is written before the household and verified against it on every lookup, so a
 write that fails half-way leaves at most a stale candidate that is never answered.
+``registry_kk_index`` holds one claim per (village, KK hash), keyed by both: a household
+claims its KK number with one atomic insert before it is written, so two registrations of
+the same KK number cannot both succeed, and a lookup by KK is one read by key (no scan).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
@@ -44,11 +48,14 @@ from shared.recording import WRITE_RESPONSES
 VILLAGES = "registry_villages"
 HOUSEHOLDS = "registry_households"
 MEMBER_INDEX = "registry_member_index"
+KK_INDEX = "registry_kk_index"
 COLLECTIONS = (
     CollectionSpec(VILLAGES, indexes=("district_code",), outbox=True),
     CollectionSpec(HOUSEHOLDS, indexes=("village_code", "district_code", "kk_hash"), outbox=True),
     CollectionSpec(MEMBER_INDEX),
+    CollectionSpec(KK_INDEX),
 )
+STALE_KK_CLAIM_S = 120.0  # a household write takes well under this
 INDEX_CANDIDATES = 5  # households a NIK was last registered in (newest last)
 MATCH_RESPONSES: dict[int | str, dict[str, Any]] = {
     **{k: v for k, v in WRITE_RESPONSES.items() if k != 409},
@@ -89,9 +96,42 @@ def _by_nik(store: Store, village_code: str, nik_hash: str) -> Doc | None:
     return None
 
 
+def _kk_key(village_code: str, kk_hash: str) -> str:
+    return f"{village_code}:{kk_hash}"
+
+
+def _kk_holder(store: Store, claim: Doc | None, village_code: str, kk_hash: str) -> Doc | None:
+    """The household a KK claim names, if it exists and still carries that KK hash (a claim
+    whose household write failed half-way names nothing)."""
+    doc = store.get(HOUSEHOLDS, claim["household_id"]) if claim else None
+    if doc and doc["village_code"] == village_code and doc.get("kk_hash") == kk_hash:
+        return doc
+    return None
+
+
 def _by_kk(store: Store, village_code: str, kk_hash: str) -> Doc | None:
-    found = store.find(HOUSEHOLDS, {"village_code": village_code, "kk_hash": kk_hash}, limit=1)
-    return found.items[0] if found.items else None
+    return _kk_holder(
+        store, store.get(KK_INDEX, _kk_key(village_code, kk_hash)), village_code, kk_hash
+    )
+
+
+def _claim_kk(store: Store, village_code: str, kk_hash: str, household_id: str) -> None:
+    """Claim the KK number for the household (one atomic insert), or 409 naming the household
+    that holds it. A retry of the same write meets its own claim. A claim whose household
+    does not exist is either a registration in progress (409 too) or, once older than
+    ``STALE_KK_CLAIM_S``, a write cut off half-way: that one is taken over."""
+    key = _kk_key(village_code, kk_hash)
+    claim = {"_id": key, "household_id": household_id, "at": time.time()}
+    held = store.put_if_absent(KK_INDEX, claim)
+    if held is None or held.get("household_id") == household_id:
+        return
+    holder = _kk_holder(store, held, village_code, kk_hash)
+    if holder is None and time.time() - float(held.get("at", 0)) > STALE_KK_CLAIM_S:
+        store.replace(KK_INDEX, claim)
+        return
+    raise field_problem(
+        "kk_number", f"already registered in this village as household {held['household_id']}", 409
+    )
 
 
 def _village_public(doc: Doc) -> dict[str, Any]:
@@ -186,13 +226,7 @@ def register_household(body: HouseholdCreate, request: Request, gate: WriteGateD
         day = today_or(body.occurred_on)
         household_id = body.household_id or ids.new("hh")
         if body.kk_number is not None:
-            same_kk = _by_kk(store, body.village_code, vault.match_hash(body.kk_number))
-            if same_kk is not None and same_kk["_id"] != household_id:
-                raise field_problem(
-                    "kk_number",
-                    f"already registered in this village as household {same_kk['_id']}",
-                    409,
-                )
+            _claim_kk(store, body.village_code, vault.match_hash(body.kk_number), household_id)
         doc: Doc = {
             "_id": household_id,
             "household_id": household_id,

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from services.registry.routes import HOUSEHOLDS
 from shared.adapters.inproc_bus import InProcessBus
 from shared.auth import Role
-from shared.ports.store import Store
+from shared.ports.store import CollectionSpec, Store
 from shared.runtime import bootstrap
 from shared.settings import Settings
 from tests.conftest import DISTRICT, FOREIGN_VILLAGE, OTHER_VILLAGE, VILLAGE, token
@@ -294,6 +294,68 @@ def test_client_chosen_id_reused_for_another_household_is_409(
     assert client.post("/registry/households", json=body, headers=admin).status_code == 201
     r = client.post("/registry/households", json={**body, "members": 3}, headers=admin)
     assert r.status_code == 409
+
+
+def test_one_household_per_kk_number_in_a_village(
+    app_on_store: TestClient, admin: dict[str, str], store: Store
+) -> None:
+    client = app_on_store
+    register_village(client, admin)
+    register_village(client, admin, OTHER_VILLAGE)
+    kk = "3204050101095555"
+    body = {"village_code": VILLAGE, "members": 2, "kk_number": kk}
+    first = client.post("/registry/households", json=body, headers=admin)
+    assert first.status_code == 201
+    holder = first.json()["household_id"]
+    again = client.post("/registry/households", json={**body, "members": 5}, headers=admin)
+    assert again.status_code == 409
+    assert again.json()["errors"][0]["loc"] == ["body", "kk_number"]
+    assert holder in again.json()["detail"] and kk not in again.text
+    elsewhere = client.post(
+        "/registry/households", json={**body, "village_code": OTHER_VILLAGE}, headers=admin
+    )
+    assert elsewhere.status_code == 201
+    keyed = {**admin, "Idempotency-Key": "kk-retry-1"}
+    other = {**body, "kk_number": "3204050101096666"}
+    made = client.post("/registry/households", json=other, headers=keyed)
+    retried = client.post("/registry/households", json=other, headers=keyed)
+    assert made.status_code == retried.status_code == 201
+    assert retried.json()["household_id"] == made.json()["household_id"]
+    assert store.count(HOUSEHOLDS) == 3
+    match = client.post(
+        "/registry/households/match", json={"village_code": VILLAGE, "kk_number": kk}, headers=admin
+    )
+    assert match.status_code == 200 and match.json()["household_id"] == holder
+
+
+def test_a_stale_kk_claim_is_taken_over_and_claims_are_atomic(store: Store) -> None:
+    """A claim whose household was never written (a write cut off half-way, long ago) does
+    not block the KK number; of many concurrent claims of one KK number exactly one wins."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from services.registry.routes import KK_INDEX, STALE_KK_CLAIM_S, _claim_kk
+    from shared.errors import Problem
+
+    store.ensure([CollectionSpec(KK_INDEX), CollectionSpec(HOUSEHOLDS)])
+    old = time.time() - STALE_KK_CLAIM_S - 1
+    store.replace(KK_INDEX, {"_id": f"{VILLAGE}:kk-a", "household_id": "cut-off", "at": old})
+    _claim_kk(store, VILLAGE, "kk-a", "hh-new")
+    assert store.get(KK_INDEX, f"{VILLAGE}:kk-a")["household_id"] == "hh-new"
+
+    def claim(i: int) -> str:
+        try:
+            _claim_kk(store, VILLAGE, "kk-b", f"hh-{i}")
+        except Problem as exc:
+            return f"refused {exc.status}"
+        store.replace(HOUSEHOLDS, {"_id": f"hh-{i}", "village_code": VILLAGE, "kk_hash": "kk-b"})
+        return "claimed"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = sorted(pool.map(claim, range(24)))
+    assert outcomes == ["claimed"] + ["refused 409"] * 23
+    winner = store.get(KK_INDEX, f"{VILLAGE}:kk-b")["household_id"]
+    assert store.get(HOUSEHOLDS, winner) is not None
+    assert store.count(HOUSEHOLDS) == 1
 
 
 def test_embedded_view_counts_households_through_the_bus(
