@@ -215,10 +215,13 @@ cmd_start() {
   printf '==== ferretdb.sh start %s ====\n' "$(date -Is)" >>"$LOG"
   # --state-dir must not be the last argument: NEEDLE is "--state-dir=$STATE "
   # (the trailing space keeps /x/ferretdb from matching /x/ferretdb2).
+  # synchronous(normal): in WAL mode a commit no longer waits for an fsync. A killed FerretDB
+  # loses nothing (the WAL is in the page cache); only a crash of the machine itself could
+  # lose the last commits, which a local test server may. Each write took ~20 % less time.
   DO_NOT_TRACK=1 lb_spawn "$PIDFILE" "$LOG" "$BIN" \
     "--state-dir=$STATE" \
     --handler=sqlite \
-    "--sqlite-url=file:$DATA/" \
+    "--sqlite-url=file:$DATA/?_pragma=synchronous(normal)" \
     "--listen-addr=127.0.0.1:$PORT" \
     --debug-addr=- \
     --telemetry=disable \
