@@ -6,9 +6,9 @@ its event, and stores both in one atomic write through the write gate (Idempoten
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -18,10 +18,11 @@ from shared.auth import Principal, Sector, require_village
 from shared.commands import Ids, WriteGate, Written, build_event, insert_once, not_future, today_or
 from shared.errors import Problem, problem_doc
 from shared.events.catalogue import Payload
-from shared.pagination import PageParams, checked_cursor, page_of
+from shared.pagination import MAX_LIMIT, PageParams, checked_cursor, page_of
 from shared.ports.store import Doc, Store
 
 Build = Callable[[str, date], tuple[dict[str, Any], Payload]]
+P = TypeVar("P", bound=Payload)
 WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: problem_doc("the body cannot be parsed: not UTF-8, nested too deeply, or a huge number"),
     401: problem_doc("no or bad token"),
@@ -63,6 +64,40 @@ def load_in_scope(
         raise Problem(404, f"{what} {doc_id} not found")
     require_village(principal, doc["village_code"], sector)
     return doc
+
+
+def payload_from(model: type[P], body: BaseModel, day: date, /, **refs: Any) -> P:
+    """The event payload of a request: the fields of ``body`` that ``model`` declares, with
+    ``refs`` (a new id, a derived amount, fields of the parent record) over them, on ``day``.
+    """
+    declared = body.model_dump(include=set(model.model_fields) - {"occurred_on"})
+    return model(**{**declared, **refs, "occurred_on": day})
+
+
+def data_fields(payload: Payload, *, keep_none: bool = False) -> dict[str, Any]:
+    """The event's data fields as stored in the document (its own occurred_on is the day)."""
+    return payload.model_dump(mode="json", exclude={"occurred_on"}, exclude_none=not keep_none)
+
+
+def build_from(
+    model: type[Payload],
+    body: BaseModel,
+    /,
+    *,
+    id_as: str | None = None,
+    doc: Mapping[str, Any] | None = None,
+    keep_none: bool = False,
+    **refs: Any,
+) -> Build:
+    """A ``build`` for ``record``: the payload from ``body`` and ``refs`` (the new id as the
+    field ``id_as``), the document ``doc``'s fields then the payload's data fields."""
+
+    def build(new_id: str, day: date) -> tuple[dict[str, Any], Payload]:
+        own = {id_as: new_id} if id_as is not None else {}
+        payload = payload_from(model, body, day, **refs, **own)
+        return {**(doc or {}), **data_fields(payload, keep_none=keep_none)}, payload
+
+    return build
 
 
 def record(
@@ -111,6 +146,18 @@ def record(
         return Written(201, public_view(stored))
 
     return gate.run(action, body=body, params=params)
+
+
+def scan(
+    store: Store, collection: str, where: Mapping[str, Any], after: str | None = None
+) -> Iterator[Doc]:
+    """Every matching document in id order (past the cursor ``after``), a full page a read."""
+    while True:
+        found = store.find(collection, where, limit=MAX_LIMIT, after=after)
+        yield from found.items
+        if found.next_cursor is None:
+            return
+        after = found.next_cursor
 
 
 def list_in_scope(

@@ -8,7 +8,7 @@ belong to the household's village, so a village operator sees only their own tra
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -39,15 +39,19 @@ from shared.commands import WriteGate, WriteGateDep, today_or
 from shared.errors import ROUTE_PROBLEMS, Problem, field_problem
 from shared.events import catalogue as ev
 from shared.events.envelope import VILLAGE_CODE_PATTERN
-from shared.pagination import MAX_LIMIT, PageDep, PageOut, PageParams, checked_cursor
+from shared.pagination import PageDep, PageOut, PageParams, checked_cursor
 from shared.pii import PiiVault
 from shared.ports.store import CollectionSpec, Doc, Store
 from shared.recording import (
     WRITE_RESPONSES,
+    build_from,
+    data_fields,
     list_in_scope,
     load_in_scope,
+    payload_from,
     public_view,
     record,
+    scan,
     store_of,
 )
 
@@ -71,16 +75,10 @@ router = APIRouter(prefix="/training", tags=["training"], responses=ROUTE_PROBLE
 SEALED_NAME = "_participant_name_sealed"
 VillageQuery = Annotated[str | None, Query(pattern=VILLAGE_CODE_PATTERN)]
 HouseholdQuery = Annotated[str | None, Query(min_length=1, max_length=64)]
-MakePayload = Callable[[dict[str, Any]], ev.Payload]
 
 
 def _vault(request: Request) -> PiiVault:
     return PiiVault(request.app.state.runtime.settings.pii_key)
-
-
-def _data_fields(payload: ev.Payload) -> dict[str, Any]:
-    """The event's data fields as stored in the document (its own occurred_on is the day)."""
-    return payload.model_dump(mode="json", exclude={"occurred_on"}, exclude_none=True)
 
 
 def _enrolment_id(program_id: str, household_id: str) -> str:
@@ -112,20 +110,6 @@ def _program_in_scope(store: Store, principal: Principal, program_id: str) -> Do
 def create_program(body: ProgramCreate, request: Request, gate: WriteGateDep) -> JSONResponse:
     for code in body.village_codes:
         require_village(gate.principal, code, Sector.TRAINING)
-
-    def build(program_id: str, day: date) -> tuple[dict[str, Any], ev.Payload]:
-        payload = ev.ProgramCreated(
-            occurred_on=day,
-            program_id=program_id,
-            title=body.title,
-            organizer=body.organizer,
-            village_codes=body.village_codes,
-            start_on=body.start_on,
-            end_on=body.end_on,
-            topics=body.topics,
-        )
-        return _data_fields(payload), payload
-
     return record(
         gate,
         store_of(request),
@@ -134,7 +118,7 @@ def create_program(body: ProgramCreate, request: Request, gate: WriteGateDep) ->
         id_field="program_id",
         id_prefix="prog",
         village_code=body.village_codes[0],
-        build=build,
+        build=build_from(ev.ProgramCreated, body, id_as="program_id"),
         subject=None,
         given_id=body.program_id,
         occurred_on=body.occurred_on,
@@ -144,15 +128,6 @@ def create_program(body: ProgramCreate, request: Request, gate: WriteGateDep) ->
 def _districts(principal: Principal) -> list[str]:
     own = {principal.district} if principal.district is not None else set()
     return sorted(own | {code[:4] for code in principal.villages})
-
-
-def _scan(store: Store, where: dict[str, Any], after: str | None) -> Iterator[Doc]:
-    while True:
-        batch = store.find(PROGRAMS, where, limit=MAX_LIMIT, after=after)
-        yield from batch.items
-        if batch.next_cursor is None:
-            return
-        after = batch.next_cursor
 
 
 def _programs_page(
@@ -165,7 +140,7 @@ def _programs_page(
     resumes right after it, and it is null only when no match is left.
     """
     kept: list[Doc] = []
-    for doc in _scan(store, {"district_code": districts}, checked_cursor(page)):
+    for doc in scan(store, PROGRAMS, {"district_code": districts}, checked_cursor(page)):
         if any(wanted(code) for code in doc["village_codes"]):
             if len(kept) == page.limit:
                 return {"items": kept, "next_cursor": encode_cursor(kept[-1]["program_id"])}
@@ -219,10 +194,8 @@ def enrol(
         raise field_problem("village_code", "is not one of the programme's villages")
 
     def build(_enrolment_id: str, day: date) -> tuple[dict[str, Any], ev.Payload]:
-        payload = ev.ParticipantEnrolled(
-            occurred_on=day, program_id=program_id, household_id=body.household_id
-        )
-        fields = _data_fields(payload)
+        payload = payload_from(ev.ParticipantEnrolled, body, day, program_id=program_id)
+        fields = data_fields(payload)
         if body.participant_name is not None:
             fields[SEALED_NAME] = vault.seal(body.participant_name)
         return fields, payload
@@ -350,7 +323,7 @@ def _record_fact(
     program_id: str,
     body: FactCreate,
     fact: FactKind,
-    make: MakePayload,
+    model: type[ev.Payload],
     check: Callable[[Doc], None] = lambda _program: None,
 ) -> JSONResponse:
     """Record one fact of an enrolled household, in the village it was enrolled in."""
@@ -359,13 +332,8 @@ def _record_fact(
     require_village(gate.principal, body.village_code, Sector.TRAINING)
     enrolment = _enrolment_for(store, program_id, body)
     check(program)
-    ref = {"program_id": program_id, "household_id": body.household_id}
-
-    def build(_fact_id: str, day: date) -> tuple[dict[str, Any], ev.Payload]:
-        payload = make({**ref, "occurred_on": day})
-        fields = {"fact": fact, "enrolment_id": enrolment["enrolment_id"], **_data_fields(payload)}
-        return fields, payload
-
+    doc = {"fact": fact, "enrolment_id": enrolment["enrolment_id"]}
+    build = build_from(model, body, doc=doc, program_id=program_id)
     return record(
         gate,
         store,
@@ -411,7 +379,7 @@ def record_attendance(
         program_id,
         body,
         "attendance",
-        lambda ref: ev.AttendanceRecorded(**ref),
+        ev.AttendanceRecorded,
         _during_programme(body.occurred_on),
     )
 
@@ -420,16 +388,7 @@ def record_attendance(
 def record_assessment(
     program_id: str, body: AssessmentCreate, request: Request, gate: WriteGateDep
 ) -> JSONResponse:
-    return _record_fact(
-        request,
-        gate,
-        program_id,
-        body,
-        "assessment",
-        lambda ref: ev.AssessmentRecorded(
-            **ref, kind=body.kind, score=body.score, max_score=body.max_score
-        ),
-    )
+    return _record_fact(request, gate, program_id, body, "assessment", ev.AssessmentRecorded)
 
 
 @_fact_route(
@@ -438,14 +397,7 @@ def record_assessment(
 def record_confidence(
     program_id: str, body: ConfidenceCreate, request: Request, gate: WriteGateDep
 ) -> JSONResponse:
-    return _record_fact(
-        request,
-        gate,
-        program_id,
-        body,
-        "confidence",
-        lambda ref: ev.ConfidenceRecorded(**ref, score=body.score),
-    )
+    return _record_fact(request, gate, program_id, body, "confidence", ev.ConfidenceRecorded)
 
 
 @_fact_route("mentoring", MentoringPublic, "Record a mentoring visit (mentoring_visit_recorded)")
@@ -453,10 +405,5 @@ def record_mentoring(
     program_id: str, body: MentoringCreate, request: Request, gate: WriteGateDep
 ) -> JSONResponse:
     return _record_fact(
-        request,
-        gate,
-        program_id,
-        body,
-        "mentoring_visit",
-        lambda ref: ev.MentoringVisitRecorded(**ref, mentor=body.mentor),
+        request, gate, program_id, body, "mentoring_visit", ev.MentoringVisitRecorded
     )
