@@ -48,6 +48,11 @@ def _create_config(example: dict[str, object]) -> ConfigDict:
     return ConfigDict(extra="forbid", json_schema_extra={"examples": [example]})
 
 
+def _fact_config(**example: object) -> ConfigDict:
+    """The config of a household's fact: its example starts with the household and village."""
+    return _create_config({"household_id": HH, "village_code": V, **example})
+
+
 # requests ---------------------------------------------------------------------------------
 class PlotCreate(BaseModel):
     model_config = _create_config(
@@ -84,20 +89,18 @@ class HarvestCreate(BaseModel):
     occurred_on: date | None = None
 
 
-class SaleCreate(BaseModel):
-    model_config = _create_config(
-        {
-            "household_id": HH,
-            "village_code": V,
-            "crop": "cabai rawit",
-            "kg": 40,
-            "price_per_kg": 45000,
-            "channel": "middleman",
-            "occurred_on": "2026-05-10",
-        }
-    )
+class HouseholdFactCreate(BaseModel):
+    """A fact of one household, in its village: the fields of the subclass come after these,
+    then ``occurred_on``."""
+
     household_id: Id
     village_code: VillageCode
+
+
+class SaleCreate(HouseholdFactCreate):
+    model_config = _fact_config(
+        crop="cabai rawit", kg=40, price_per_kg=45000, channel="middleman", occurred_on="2026-05-10"
+    )
     crop: Crop
     kg: PositiveKg
     price_per_kg: Rupiah
@@ -116,66 +119,35 @@ class SaleCreate(BaseModel):
         return value
 
 
-class PracticeCreate(BaseModel):
-    model_config = _create_config(
-        {"household_id": HH, "village_code": V, "practice": "compost", "occurred_on": "2026-02-01"}
-    )
-    household_id: Id
-    village_code: VillageCode
+class PracticeCreate(HouseholdFactCreate):
+    model_config = _fact_config(practice="compost", occurred_on="2026-02-01")
     practice: vocab.Practice
     occurred_on: date | None = None
 
 
-class InputCreate(BaseModel):
-    model_config = _create_config(
-        {
-            "household_id": HH,
-            "village_code": V,
-            "input_type": "organic_fertilizer",
-            "kg": 200,
-            "occurred_on": "2026-01-20",
-        }
-    )
-    household_id: Id
-    village_code: VillageCode
+class InputCreate(HouseholdFactCreate):
+    model_config = _fact_config(input_type="organic_fertilizer", kg=200, occurred_on="2026-01-20")
     input_type: vocab.InputType
     kg: PositiveKg
     occurred_on: date | None = None
 
 
-class LossCreate(BaseModel):
-    model_config = _create_config(
-        {
-            "household_id": HH,
-            "village_code": V,
-            "crop": "padi",
-            "cause": "pest",
-            "kg_lost": 300,
-            "occurred_on": "2026-03-18",
-        }
-    )
-    household_id: Id
-    village_code: VillageCode
+class LossCreate(HouseholdFactCreate):
+    model_config = _fact_config(crop="padi", cause="pest", kg_lost=300, occurred_on="2026-03-18")
     crop: Crop
     cause: vocab.CropLossCause
     kg_lost: Kg
     occurred_on: date | None = None
 
 
-class ExtensionVisitCreate(BaseModel):
-    model_config = _create_config(
-        {
-            "household_id": HH,
-            "village_code": V,
-            "extension_worker_id": "ppl-cibiru-01",
-            "topic": "Pengendalian wereng batang coklat",
-            "recommendation": "Tanam varietas tahan wereng (Inpari 33) dan pasang lampu perangkap.",
-            "source_system": "simluhtan",
-            "occurred_on": "2026-03-05",
-        }
+class ExtensionVisitCreate(HouseholdFactCreate):
+    model_config = _fact_config(
+        extension_worker_id="ppl-cibiru-01",
+        topic="Pengendalian wereng batang coklat",
+        recommendation="Tanam varietas tahan wereng (Inpari 33) dan pasang lampu perangkap.",
+        source_system="simluhtan",
+        occurred_on="2026-03-05",
     )
-    household_id: Id
-    village_code: VillageCode
     extension_worker_id: Id
     topic: Text
     recommendation: Annotated[str, Field(min_length=1, max_length=2000)]
@@ -193,28 +165,20 @@ class FarmerGroupCreate(BaseModel):
     occurred_on: date | None = None
 
 
-class GroupMemberCreate(BaseModel):
-    model_config = _create_config({"household_id": HH, "village_code": V})
-    household_id: Id
-    village_code: VillageCode
+class GroupMemberCreate(HouseholdFactCreate):
+    model_config = _fact_config()
     occurred_on: date | None = None
 
 
-class InputPlanCreate(BaseModel):
-    model_config = _create_config(
-        {
-            "household_id": HH,
-            "village_code": V,
-            "season": "2026-MT1",
-            "input_type": "chemical_fertilizer",
-            "product": "urea",
-            "kg": 100,
-            "source_system": "e-rdkk",
-            "occurred_on": "2025-11-20",
-        }
+class InputPlanCreate(HouseholdFactCreate):
+    model_config = _fact_config(
+        season="2026-MT1",
+        input_type="chemical_fertilizer",
+        product="urea",
+        kg=100,
+        source_system="e-rdkk",
+        occurred_on="2025-11-20",
     )
-    household_id: Id
-    village_code: VillageCode
     season: Season
     input_type: vocab.InputType
     product: Crop  # free text like a crop name: "Urea " and "urea" are one product

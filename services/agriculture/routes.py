@@ -19,7 +19,6 @@ membership, the second answer a 200 with the first). Events these add to EVENTS.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -37,6 +36,7 @@ from services.agriculture.models import (
     GroupMemberPublic,
     HarvestCreate,
     HarvestPublic,
+    HouseholdFactCreate,
     InputCreate,
     InputPlanCreate,
     InputPlanPublic,
@@ -62,14 +62,16 @@ from shared.errors import ROUTE_PROBLEMS, field_problem
 from shared.events import catalogue as ev
 from shared.events.catalogue import Payload
 from shared.events.envelope import VILLAGE_CODE_PATTERN
-from shared.pagination import MAX_LIMIT, PageDep, PageOut
+from shared.pagination import PageDep, PageOut
 from shared.ports.store import CollectionSpec, Doc, Store
 from shared.recording import (
     WRITE_RESPONSES,
+    build_from,
     list_in_scope,
     load_in_scope,
     public_view,
     record,
+    scan,
     store_of,
 )
 
@@ -104,27 +106,22 @@ VillageQuery = Annotated[str | None, Query(pattern=VILLAGE_CODE_PATTERN)]
 router = APIRouter(prefix="/agriculture", tags=["agriculture"], responses=ROUTE_PROBLEMS)
 
 
-def _data_fields(payload: Payload) -> dict[str, Any]:
-    return payload.model_dump(mode="json", exclude={"occurred_on"}, exclude_none=True)
-
-
 def _record_fact(
     gate: WriteGate,
     store: Store,
     body: BaseModel,
+    model: type[Payload],
     *,
     village_code: str,
     household_id: str,
-    payload: Callable[[date], Payload],
     occurred_on: date | None,
     params: dict[str, str] | None = None,
+    **refs: Any,
 ) -> JSONResponse:
-    """Store one fact as its event's data plus ``kind``, and emit that event."""
+    """Store one fact as its event's data plus ``kind``, and emit that event.
 
-    def build(_fact_id: str, day: date) -> tuple[dict[str, Any], Payload]:
-        data = payload(day)
-        return {"kind": KINDS[type(data)], **_data_fields(data)}, data
-
+    The payload is ``model`` from the body's fields, the household and ``refs``.
+    """
     return record(
         gate,
         store,
@@ -133,7 +130,9 @@ def _record_fact(
         id_field="fact_id",
         id_prefix="fact",
         village_code=village_code,
-        build=build,
+        build=build_from(
+            model, body, doc={"kind": KINDS[model]}, household_id=household_id, **refs
+        ),
         subject=household_id,
         occurred_on=occurred_on,
         params=params,
@@ -146,20 +145,48 @@ def _plot_for_write(gate: WriteGate, store: Store, plot_id: str) -> Doc:
     )
 
 
-def _all_of(store: Store, collection: str, where: dict[str, str]) -> list[Doc]:
-    # A plot gathers a few records a season, a group a few dozen members: reading them all
-    # keeps the detail view whole.
-    found: list[Doc] = []
-    after: str | None = None
-    while True:
-        page = store.find(collection, where, limit=MAX_LIMIT, after=after)
-        found.extend(page.items)
-        if page.next_cursor is None:
-            return found
+def _plot_fact(
+    gate: WriteGate,
+    store: Store,
+    plot: Doc,
+    body: PlantingCreate | HarvestCreate,
+    model: type[Payload],
+) -> JSONResponse:
+    """A fact of a plot: in the plot's village, for the plot's household."""
+    plot_id = plot["plot_id"]
+    return _record_fact(
+        gate,
+        store,
+        body,
+        model,
+        village_code=plot["village_code"],
+        household_id=plot["household_id"],
+        occurred_on=body.occurred_on,
+        params={"plot_id": plot_id},
+        plot_id=plot_id,
+    )
+
+
+def _household_fact(
+    request: Request, gate: WriteGate, body: HouseholdFactCreate, model: type[Payload], **refs: Any
+) -> JSONResponse:
+    """A fact the body places in its household's village (checked against the token)."""
+    require_village(gate.principal, body.village_code, Sector.AGRICULTURE)
+    return _record_fact(
+        gate,
+        store_of(request),
+        body,
+        model,
+        village_code=body.village_code,
+        household_id=body.household_id,
+        occurred_on=body.occurred_on,
+        **refs,
+    )
 
 
 def _all_of_plot(store: Store, plot_id: str) -> list[Doc]:
-    found = _all_of(store, RECORDS, {"plot_id": plot_id})
+    # A plot gathers a few records a season: reading them all keeps the detail view whole.
+    found = scan(store, RECORDS, {"plot_id": plot_id})
     return sorted(found, key=lambda d: (d["occurred_on"], d["fact_id"]))
 
 
@@ -173,17 +200,6 @@ def _all_of_plot(store: Store, plot_id: str) -> list[Doc]:
 )
 def register_plot(body: PlotCreate, request: Request, gate: WriteGateDep) -> Any:
     require_village(gate.principal, body.village_code, Sector.AGRICULTURE)
-
-    def build(plot_id: str, day: date) -> tuple[dict[str, Any], Payload]:
-        data = ev.PlotRegistered(
-            occurred_on=day,
-            plot_id=plot_id,
-            household_id=body.household_id,
-            area_ha=body.area_ha,
-            land_status=body.land_status,
-        )
-        return _data_fields(data), data
-
     return record(
         gate,
         store_of(request),
@@ -192,7 +208,7 @@ def register_plot(body: PlotCreate, request: Request, gate: WriteGateDep) -> Any
         id_field="plot_id",
         id_prefix="plot",
         village_code=body.village_code,
-        build=build,
+        build=build_from(ev.PlotRegistered, body, id_as="plot_id"),
         subject=body.household_id,
         given_id=body.plot_id,
         occurred_on=body.occurred_on,
@@ -211,23 +227,7 @@ def plant_crop(plot_id: str, body: PlantingCreate, request: Request, gate: Write
     plot = _plot_for_write(gate, store, plot_id)
     if body.area_ha > plot["area_ha"]:
         raise field_problem("area_ha", f"must not exceed the plot's {plot['area_ha']} ha")
-    return _record_fact(
-        gate,
-        store,
-        body,
-        village_code=plot["village_code"],
-        household_id=plot["household_id"],
-        payload=lambda day: ev.CropPlanted(
-            occurred_on=day,
-            plot_id=plot_id,
-            household_id=plot["household_id"],
-            crop=body.crop,
-            agrovoc=body.agrovoc,
-            area_ha=body.area_ha,
-        ),
-        occurred_on=body.occurred_on,
-        params={"plot_id": plot_id},
-    )
+    return _plot_fact(gate, store, plot, body, ev.CropPlanted)
 
 
 @router.post(
@@ -240,22 +240,7 @@ def plant_crop(plot_id: str, body: PlantingCreate, request: Request, gate: Write
 def record_harvest(plot_id: str, body: HarvestCreate, request: Request, gate: WriteGateDep) -> Any:
     store = store_of(request)
     plot = _plot_for_write(gate, store, plot_id)
-    return _record_fact(
-        gate,
-        store,
-        body,
-        village_code=plot["village_code"],
-        household_id=plot["household_id"],
-        payload=lambda day: ev.HarvestRecorded(
-            occurred_on=day,
-            plot_id=plot_id,
-            household_id=plot["household_id"],
-            crop=body.crop,
-            kg=body.kg,
-        ),
-        occurred_on=body.occurred_on,
-        params={"plot_id": plot_id},
-    )
+    return _plot_fact(gate, store, plot, body, ev.HarvestRecorded)
 
 
 @router.post(
@@ -266,25 +251,8 @@ def record_harvest(plot_id: str, body: HarvestCreate, request: Request, gate: Wr
     summary="Record produce sold (emits produce_sold; amount = kg x price_per_kg, rounded half up)",
 )
 def sell_produce(body: SaleCreate, request: Request, gate: WriteGateDep) -> Any:
-    require_village(gate.principal, body.village_code, Sector.AGRICULTURE)
     amount = produce_amount(body.kg, body.price_per_kg)
-    return _record_fact(
-        gate,
-        store_of(request),
-        body,
-        village_code=body.village_code,
-        household_id=body.household_id,
-        payload=lambda day: ev.ProduceSold(
-            occurred_on=day,
-            household_id=body.household_id,
-            crop=body.crop,
-            kg=body.kg,
-            price_per_kg=body.price_per_kg,
-            amount=amount,
-            channel=body.channel,
-        ),
-        occurred_on=body.occurred_on,
-    )
+    return _household_fact(request, gate, body, ev.ProduceSold, amount=amount)
 
 
 @router.post(
@@ -295,18 +263,7 @@ def sell_produce(body: SaleCreate, request: Request, gate: WriteGateDep) -> Any:
     summary="Record a green practice adopted (emits green_practice_adopted)",
 )
 def adopt_practice(body: PracticeCreate, request: Request, gate: WriteGateDep) -> Any:
-    require_village(gate.principal, body.village_code, Sector.AGRICULTURE)
-    return _record_fact(
-        gate,
-        store_of(request),
-        body,
-        village_code=body.village_code,
-        household_id=body.household_id,
-        payload=lambda day: ev.GreenPracticeAdopted(
-            occurred_on=day, household_id=body.household_id, practice=body.practice
-        ),
-        occurred_on=body.occurred_on,
-    )
+    return _household_fact(request, gate, body, ev.GreenPracticeAdopted)
 
 
 @router.post(
@@ -317,18 +274,7 @@ def adopt_practice(body: PracticeCreate, request: Request, gate: WriteGateDep) -
     summary="Record fertiliser or pesticide applied (emits input_applied)",
 )
 def apply_input(body: InputCreate, request: Request, gate: WriteGateDep) -> Any:
-    require_village(gate.principal, body.village_code, Sector.AGRICULTURE)
-    return _record_fact(
-        gate,
-        store_of(request),
-        body,
-        village_code=body.village_code,
-        household_id=body.household_id,
-        payload=lambda day: ev.InputApplied(
-            occurred_on=day, household_id=body.household_id, input_type=body.input_type, kg=body.kg
-        ),
-        occurred_on=body.occurred_on,
-    )
+    return _household_fact(request, gate, body, ev.InputApplied)
 
 
 @router.post(
@@ -339,22 +285,7 @@ def apply_input(body: InputCreate, request: Request, gate: WriteGateDep) -> Any:
     summary="Report a crop loss (emits crop_loss_reported)",
 )
 def report_loss(body: LossCreate, request: Request, gate: WriteGateDep) -> Any:
-    require_village(gate.principal, body.village_code, Sector.AGRICULTURE)
-    return _record_fact(
-        gate,
-        store_of(request),
-        body,
-        village_code=body.village_code,
-        household_id=body.household_id,
-        payload=lambda day: ev.CropLossReported(
-            occurred_on=day,
-            household_id=body.household_id,
-            crop=body.crop,
-            cause=body.cause,
-            kg_lost=body.kg_lost,
-        ),
-        occurred_on=body.occurred_on,
-    )
+    return _household_fact(request, gate, body, ev.CropLossReported)
 
 
 @router.post(
@@ -365,23 +296,7 @@ def report_loss(body: LossCreate, request: Request, gate: WriteGateDep) -> Any:
     summary="Record an extension worker's visit (emits extension_visit_recorded)",
 )
 def record_extension_visit(body: ExtensionVisitCreate, request: Request, gate: WriteGateDep) -> Any:
-    require_village(gate.principal, body.village_code, Sector.AGRICULTURE)
-    return _record_fact(
-        gate,
-        store_of(request),
-        body,
-        village_code=body.village_code,
-        household_id=body.household_id,
-        payload=lambda day: ev.ExtensionVisitRecorded(
-            occurred_on=day,
-            household_id=body.household_id,
-            extension_worker_id=body.extension_worker_id,
-            topic=body.topic,
-            recommendation=body.recommendation,
-            source_system=body.source_system,
-        ),
-        occurred_on=body.occurred_on,
-    )
+    return _household_fact(request, gate, body, ev.ExtensionVisitRecorded)
 
 
 @router.post(
@@ -392,25 +307,7 @@ def record_extension_visit(body: ExtensionVisitCreate, request: Request, gate: W
     summary="Record fertiliser planned for a season, e.g. from e-RDKK (emits input_planned)",
 )
 def plan_input(body: InputPlanCreate, request: Request, gate: WriteGateDep) -> Any:
-    require_village(gate.principal, body.village_code, Sector.AGRICULTURE)
-    return _record_fact(
-        gate,
-        store_of(request),
-        body,
-        village_code=body.village_code,
-        household_id=body.household_id,
-        payload=lambda day: ev.InputPlanned(
-            occurred_on=day,
-            household_id=body.household_id,
-            season=body.season,
-            input_type=body.input_type,
-            product=body.product,
-            kg=body.kg,
-            group_id=body.group_id,
-            source_system=body.source_system,
-        ),
-        occurred_on=body.occurred_on,
-    )
+    return _household_fact(request, gate, body, ev.InputPlanned)
 
 
 @router.post(
@@ -422,13 +319,6 @@ def plan_input(body: InputPlanCreate, request: Request, gate: WriteGateDep) -> A
 )
 def register_farmer_group(body: FarmerGroupCreate, request: Request, gate: WriteGateDep) -> Any:
     require_village(gate.principal, body.village_code, Sector.AGRICULTURE)
-
-    def build(group_id: str, day: date) -> tuple[dict[str, Any], Payload]:
-        data = ev.FarmerGroupRegistered(
-            occurred_on=day, group_id=group_id, village_code=body.village_code, name=body.name
-        )
-        return _data_fields(data), data
-
     return record(
         gate,
         store_of(request),
@@ -437,7 +327,7 @@ def register_farmer_group(body: FarmerGroupCreate, request: Request, gate: Write
         id_field="group_id",
         id_prefix="grp",
         village_code=body.village_code,
-        build=build,
+        build=build_from(ev.FarmerGroupRegistered, body, id_as="group_id"),
         subject=None,
         given_id=body.group_id,
         occurred_on=body.occurred_on,
@@ -468,13 +358,6 @@ def join_farmer_group(
     if existing is not None:  # the gate still replays a retried first answer (its 201)
         params = {"group_id": group_id}
         return gate.run(lambda _ids: Written(200, public_view(existing)), body=body, params=params)
-
-    def build(_id: str, day: date) -> tuple[dict[str, Any], Payload]:
-        data = ev.FarmerGroupJoined(
-            occurred_on=day, group_id=group_id, household_id=body.household_id
-        )
-        return _data_fields(data), data
-
     return record(
         gate,
         store,
@@ -483,7 +366,7 @@ def join_farmer_group(
         id_field="membership_id",
         id_prefix="mbr",
         village_code=body.village_code,
-        build=build,
+        build=build_from(ev.FarmerGroupJoined, body, group_id=group_id),
         subject=body.household_id,
         given_id=membership_id(group_id, body.household_id),
         occurred_on=body.occurred_on,
@@ -564,5 +447,6 @@ def list_farmer_groups(
 def get_farmer_group(group_id: str, principal: PrincipalDep, request: Request) -> Any:
     store = store_of(request)
     group = load_in_scope(store, GROUPS, group_id, principal, what="group")
-    members = _all_of(store, MEMBERS, {"group_id": group_id})
+    # A group has a few dozen members: reading them all keeps the detail view whole.
+    members = scan(store, MEMBERS, {"group_id": group_id})
     return {**public_view(group), "members": [public_view(m) for m in members]}
