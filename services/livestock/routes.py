@@ -8,7 +8,6 @@ count is derived from all recorded facts and clamped at 0, as the resilience vie
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
@@ -41,14 +40,16 @@ from shared.errors import ROUTE_PROBLEMS
 from shared.events import catalogue as ev
 from shared.events import vocab
 from shared.events.envelope import VILLAGE_CODE_PATTERN
-from shared.pagination import MAX_LIMIT, PageDep, PageOut
+from shared.pagination import PageDep, PageOut
 from shared.ports.store import CollectionSpec, Store
 from shared.recording import (
     WRITE_RESPONSES,
+    build_from,
     list_in_scope,
     load_in_scope,
     public_view,
     record,
+    scan,
     store_of,
 )
 
@@ -68,14 +69,7 @@ router = APIRouter(prefix="/livestock", tags=["livestock"], responses=ROUTE_PROB
 
 VillageQuery = Annotated[str | None, Query(pattern=VILLAGE_CODE_PATTERN)]
 HouseholdQuery = Annotated[str | None, Query(max_length=64)]
-# What a fact payload is built from: the herd's identity and the village day.
-MakePayload = Callable[[dict[str, Any]], ev.Payload]
 HEAD_COUNT_KINDS: tuple[RecordKind, ...] = ("birth", "death", "sale")
-
-
-def _data_fields(payload: ev.Payload) -> dict[str, Any]:
-    """The event's data fields as stored in the document (its own occurred_on is the day)."""
-    return payload.model_dump(mode="json", exclude={"occurred_on"}, exclude_none=True)
 
 
 def _filters(**values: str | None) -> dict[str, str]:
@@ -92,17 +86,6 @@ def _filters(**values: str | None) -> dict[str, str]:
 )
 def register_herd(body: HerdCreate, request: Request, gate: WriteGateDep) -> JSONResponse:
     require_village(gate.principal, body.village_code, Sector.LIVESTOCK)
-
-    def build(herd_id: str, day: date) -> tuple[dict[str, Any], ev.Payload]:
-        payload = ev.HerdRegistered(
-            occurred_on=day,
-            herd_id=herd_id,
-            household_id=body.household_id,
-            species=body.species,
-            count=body.count,
-        )
-        return _data_fields(payload), payload
-
     return record(
         gate,
         store_of(request),
@@ -111,7 +94,7 @@ def register_herd(body: HerdCreate, request: Request, gate: WriteGateDep) -> JSO
         id_field="herd_id",
         id_prefix="herd",
         village_code=body.village_code,
-        build=build,
+        build=build_from(ev.HerdRegistered, body, id_as="herd_id"),
         subject=body.household_id,
         given_id=body.herd_id,
         occurred_on=body.occurred_on,
@@ -136,15 +119,9 @@ def list_herds(
 def _tally(store: Store, herd_id: str) -> dict[str, int]:
     """Animals born, died and sold according to every recorded fact of the herd."""
     totals = dict.fromkeys(HEAD_COUNT_KINDS, 0)
-    where = {"herd_id": herd_id, "kind": list(HEAD_COUNT_KINDS)}
-    cursor: str | None = None
-    while True:
-        found = store.find(RECORDS, where, limit=MAX_LIMIT, after=cursor)
-        for doc in found.items:
-            totals[doc["kind"]] += doc["count"]
-        if found.next_cursor is None:
-            return totals
-        cursor = found.next_cursor
+    for doc in scan(store, RECORDS, {"herd_id": herd_id, "kind": list(HEAD_COUNT_KINDS)}):
+        totals[doc["kind"]] += doc["count"]
+    return totals
 
 
 @router.get(
@@ -191,19 +168,18 @@ def _record_fact(
     herd_id: str,
     body: FactCreate,
     kind: RecordKind,
-    make: MakePayload,
+    model: type[ev.Payload],
+    **refs: Any,
 ) -> JSONResponse:
-    """Record one fact of a herd; village, household and species come from the herd."""
+    """Record one fact of a herd; village, household and species come from the herd.
+
+    The payload is ``model`` from the body's fields, the herd's and ``refs`` (derived values).
+    """
     store = store_of(request)
     herd = load_in_scope(
         store, HERDS, herd_id, gate.principal, sector=Sector.LIVESTOCK, what="herd"
     )
     ref = {k: herd[k] for k in ("herd_id", "household_id", "species")}
-
-    def build(_fact_id: str, day: date) -> tuple[dict[str, Any], ev.Payload]:
-        payload = make({**ref, "occurred_on": day})
-        return {"kind": kind, **ref, **_data_fields(payload)}, payload
-
     return record(
         gate,
         store,
@@ -212,7 +188,7 @@ def _record_fact(
         id_field="fact_id",
         id_prefix="fact",
         village_code=herd["village_code"],
-        build=build,
+        build=build_from(model, body, doc={"kind": kind, **ref}, **ref, **refs),
         subject=herd["household_id"],
         occurred_on=body.occurred_on,
         params={"herd_id": herd_id},
@@ -233,23 +209,14 @@ def _fact_route(path: str, model: type[BaseModel], summary: str) -> Callable[[An
 def record_births(
     herd_id: str, body: BirthCreate, request: Request, gate: WriteGateDep
 ) -> JSONResponse:
-    return _record_fact(
-        request, gate, herd_id, body, "birth", lambda ref: ev.AnimalsBorn(**ref, count=body.count)
-    )
+    return _record_fact(request, gate, herd_id, body, "birth", ev.AnimalsBorn)
 
 
 @_fact_route("deaths", DeathPublic, "Record animals that died (emits animals_died)")
 def record_deaths(
     herd_id: str, body: DeathCreate, request: Request, gate: WriteGateDep
 ) -> JSONResponse:
-    return _record_fact(
-        request,
-        gate,
-        herd_id,
-        body,
-        "death",
-        lambda ref: ev.AnimalsDied(**ref, count=body.count, cause=body.cause),
-    )
+    return _record_fact(request, gate, herd_id, body, "death", ev.AnimalsDied)
 
 
 @_fact_route(
@@ -258,14 +225,7 @@ def record_deaths(
 def record_vaccination(
     herd_id: str, body: VaccinationCreate, request: Request, gate: WriteGateDep
 ) -> JSONResponse:
-    return _record_fact(
-        request,
-        gate,
-        herd_id,
-        body,
-        "vaccination",
-        lambda ref: ev.VaccinationRecorded(**ref, vaccine=body.vaccine, count=body.count),
-    )
+    return _record_fact(request, gate, herd_id, body, "vaccination", ev.VaccinationRecorded)
 
 
 @_fact_route(
@@ -276,34 +236,15 @@ def record_vaccination(
 def report_disease(
     herd_id: str, body: DiseaseReportCreate, request: Request, gate: WriteGateDep
 ) -> JSONResponse:
-    return _record_fact(
-        request,
-        gate,
-        herd_id,
-        body,
-        "disease_report",
-        lambda ref: ev.DiseaseReported(**ref, disease=body.disease, cases=body.cases),
-    )
+    return _record_fact(request, gate, herd_id, body, "disease_report", ev.DiseaseReported)
 
 
 @_fact_route("sales", SalePublic, "Record animals sold, amount = count * price (livestock_sold)")
 def record_sale(
     herd_id: str, body: SaleCreate, request: Request, gate: WriteGateDep
 ) -> JSONResponse:
-    return _record_fact(
-        request,
-        gate,
-        herd_id,
-        body,
-        "sale",
-        lambda ref: ev.LivestockSold(
-            **ref,
-            count=body.count,
-            price_per_head=body.price_per_head,
-            amount=body.count * body.price_per_head,
-            channel=body.channel,
-        ),
-    )
+    amount = body.count * body.price_per_head
+    return _record_fact(request, gate, herd_id, body, "sale", ev.LivestockSold, amount=amount)
 
 
 @_fact_route("compost", CompostPublic, "Record manure composted (emits manure_composted)")
@@ -311,9 +252,7 @@ def record_compost(
     herd_id: str, body: CompostCreate, request: Request, gate: WriteGateDep
 ) -> JSONResponse:
     # ManureComposted has no species; the payload model ignores it, the document keeps it.
-    return _record_fact(
-        request, gate, herd_id, body, "compost", lambda ref: ev.ManureComposted(**ref, kg=body.kg)
-    )
+    return _record_fact(request, gate, herd_id, body, "compost", ev.ManureComposted)
 
 
 # facts across herds -------------------------------------------------------------------------
