@@ -6,7 +6,6 @@ from the business document, never from the request.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Query, Request, status
@@ -35,7 +34,7 @@ from shared.pagination import PageDep, PageOut, PageParams
 from shared.ports.store import CollectionSpec, Doc, Store
 from shared.recording import (
     WRITE_RESPONSES,
-    Build,
+    build_from,
     list_in_scope,
     load_in_scope,
     public_view,
@@ -81,10 +80,17 @@ def _record_for(
     collection: str,
     id_field: str,
     id_prefix: str,
-    build: Build,
+    model: type[ev.Payload],
     given_id: str | None = None,
+    **refs: Any,
 ) -> JSONResponse:
-    """Record a sub-resource of ``business`` in the business's village, for its household."""
+    """Record a sub-resource of ``business`` in the business's village, for its household.
+
+    The document and the payload ``model`` hold the business and household, the body's fields
+    and ``refs``; the new id too where the payload declares ``id_field``.
+    """
+    id_as = id_field if id_field in model.model_fields else None
+    build = build_from(model, body, id_as=id_as, keep_none=True, **_owner(business), **refs)
     return record(
         gate,
         store,
@@ -110,11 +116,6 @@ def _record_for(
 )
 def register_business(body: BusinessCreate, request: Request, gate: WriteGateDep) -> Any:
     require_village(gate.principal, body.village_code, Sector.COMMERCE)
-
-    def build(business_id: str, day: date) -> tuple[dict[str, Any], ev.Payload]:
-        fields = {"household_id": body.household_id, "name": body.name, "category": body.category}
-        return fields, ev.BusinessRegistered(occurred_on=day, business_id=business_id, **fields)
-
     return record(
         gate,
         store_of(request),
@@ -123,7 +124,7 @@ def register_business(body: BusinessCreate, request: Request, gate: WriteGateDep
         id_field="business_id",
         id_prefix="biz",
         village_code=body.village_code,
-        build=build,
+        build=build_from(ev.BusinessRegistered, body, id_as="business_id"),
         subject=body.household_id,
         given_id=body.business_id,
         occurred_on=body.occurred_on,
@@ -142,15 +143,6 @@ def list_product(
 ) -> Any:
     store = store_of(request)
     business = _business(store, business_id, gate.principal, writing=True)
-
-    def build(product_id: str, day: date) -> tuple[dict[str, Any], ev.Payload]:
-        fields = {
-            **_owner(business),
-            **body.model_dump(include={"name", "unit", "price", "packaging_score"}),
-            "certifications": body.certifications,
-        }
-        return fields, ev.ProductListed(occurred_on=day, product_id=product_id, **fields)
-
     return _record_for(
         gate,
         store,
@@ -159,7 +151,7 @@ def list_product(
         collection=PRODUCTS,
         id_field="product_id",
         id_prefix="prd",
-        build=build,
+        model=ev.ProductListed,
         given_id=body.product_id,
     )
 
@@ -176,11 +168,6 @@ def open_channel(
 ) -> Any:
     store = store_of(request)
     business = _business(store, business_id, gate.principal, writing=True)
-
-    def build(_fact_id: str, day: date) -> tuple[dict[str, Any], ev.Payload]:
-        fields = {**_owner(business), "channel": body.channel}
-        return fields, ev.ChannelOpened(occurred_on=day, **fields)
-
     # The id is the channel itself: opening it again is a 409, not a second adoption.
     return _record_for(
         gate,
@@ -190,7 +177,7 @@ def open_channel(
         collection=CHANNELS,
         id_field="fact_id",
         id_prefix="chn",
-        build=build,
+        model=ev.ChannelOpened,
         given_id=f"{business_id}:{body.channel}",
     )
 
@@ -214,15 +201,6 @@ def record_sale(business_id: str, body: SaleCreate, request: Request, gate: Writ
     store = store_of(request)
     business = _business(store, business_id, gate.principal, writing=True)
     _check_product(store, business_id, body.product_id)
-
-    def build(_fact_id: str, day: date) -> tuple[dict[str, Any], ev.Payload]:
-        fields = {
-            **_owner(business),
-            **body.model_dump(include={"product_id", "channel", "quantity", "unit_price"}),
-            "amount": rupiah_amount(body.quantity, body.unit_price),
-        }
-        return fields, ev.SaleRecorded(occurred_on=day, **fields)
-
     return _record_for(
         gate,
         store,
@@ -231,7 +209,8 @@ def record_sale(business_id: str, body: SaleCreate, request: Request, gate: Writ
         collection=SALES,
         id_field="fact_id",
         id_prefix="sale",
-        build=build,
+        model=ev.SaleRecorded,
+        amount=rupiah_amount(body.quantity, body.unit_price),
     )
 
 
@@ -247,11 +226,6 @@ def record_capital(
 ) -> Any:
     store = store_of(request)
     business = _business(store, business_id, gate.principal, writing=True)
-
-    def build(_fact_id: str, day: date) -> tuple[dict[str, Any], ev.Payload]:
-        fields = {**_owner(business), **body.model_dump(include={"source", "kind", "amount"})}
-        return fields, ev.CapitalReceived(occurred_on=day, **fields)
-
     return _record_for(
         gate,
         store,
@@ -260,7 +234,7 @@ def record_capital(
         collection=CAPITAL,
         id_field="fact_id",
         id_prefix="cap",
-        build=build,
+        model=ev.CapitalReceived,
     )
 
 
