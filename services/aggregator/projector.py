@@ -14,6 +14,14 @@ the same bulk write and rebuilt once the consumer reaches the head of the log or
 A marker outlives a crash, so no pending rebuild is lost. Under a steady trickle of small
 batches the live consumer also rebuilds at most every ``min_flush_interval_s`` (the markers
 hold what is pending meanwhile; an idle poll rebuilds the rest).
+
+Live batches (not catching up, no programme or village reference events) do not rebuild a
+village at all: each changed household's part of its village months is computed before and
+after the fold, and ``ViewBuilder.apply_changes`` takes the old part away from the stored
+totals and adds the new one. The marker is still written with the ledgers and deleted only
+after the village is updated, so a crash in between leaves a marker and a full rebuild. A
+village already marked (a rebuild pending), a household moving between villages or an event
+naming another village than its household's ledger take the rebuild path instead.
 """
 
 from __future__ import annotations
@@ -45,7 +53,7 @@ from services.aggregator.readmodel import (
     scan,
     strip_id,
 )
-from services.aggregator.views import ViewBuilder
+from services.aggregator.views import Change, ViewBuilder
 from shared.events import catalogue as ev
 from shared.events.envelope import CloudEvent
 from shared.observability import EVENTS_CONSUMED, EVENTS_DUPLICATE
@@ -80,6 +88,17 @@ class Projector:
         # rest, and an idle poll's tick rebuilds whatever is left).
         self.min_flush_interval_s = min_flush_interval_s
         self._last_flush = float("-inf")
+        self._live_months: tuple[str, list[str]] | None = None  # (current month, its range)
+
+    def live_months(self) -> list[str] | None:
+        """The precomputed months a live batch updates in place (None: rebuild instead)."""
+        current = self.views.current_month()
+        if self._live_months is None or self._live_months[0] != current:
+            months = self.views.precomputed_months()
+            if months is None:
+                return None
+            self._live_months = (current, months)
+        return self._live_months[1]
 
     def apply(self, events: Sequence[Event]) -> None:
         touched: dict[str, str] = {}
@@ -114,26 +133,43 @@ class Projector:
         for etype, n in consumed.items():
             EVENTS_CONSUMED.labels(etype).inc(n)
 
-        upserts = self._fold_ledgers(by_household, touch)
+        catching_up = len(events) >= self.full_batch
+        live = not self.defer_views and not catching_up and not programs and not villages
+        months = self.live_months() if live else None
+        changes = _Changes(months) if months is not None else None
+        upserts = self._fold_ledgers(by_household, touch, changes)
         upserts += self._fold_references(PROGRAMS, programs, apply_program, touch)
         upserts += self._fold_references(VILLAGES, villages, apply_village, touch)
         upserts += self._idm_documents(idm)
-        upserts += self._dirty_markers(touched)
+        markers, pending = self._dirty_markers(touched)
+        # the markers first: a village's ledgers never change without a marker already
+        # stored, which goes only once its views show the change (so a redelivered batch,
+        # whose events change nothing any more, need not mark anything)
+        self.store.bulk_replace(markers)
         self.store.bulk_replace(upserts)
-        catching_up = len(events) >= self.full_batch
+        if changes is not None and months is not None:
+            ready = {
+                village: items
+                for village, items in changes.by_village.items()
+                if village not in pending and village not in changes.blocked
+            }
+            for village in self.views.apply_changes(ready, months):
+                self.store.delete(DIRTY, village)
         due = time.monotonic() - self._last_flush >= self.min_flush_interval_s
         if not self.defer_views and not catching_up and due:
             self.flush_views()
 
-    def _dirty_markers(self, touched: dict[str, str]) -> list[BulkUpsert]:
+    def _dirty_markers(self, touched: dict[str, str]) -> tuple[list[BulkUpsert], set[str]]:
+        """The markers of the touched villages, and which of them were marked already."""
         marked = self.store.get_many(DIRTY, touched)
-        return [
+        markers = [
             BulkUpsert(
                 DIRTY,
                 {"_id": village, "first": min(month, marked.get(village, {}).get("first", month))},
             )
             for village, month in touched.items()
         ]
+        return markers, set(marked)
 
     def _idm_documents(self, events: list[Event]) -> list[BulkUpsert]:
         """One document per village and year; a later recording (a correction) wins."""
@@ -152,10 +188,14 @@ class Projector:
             if doc["recorded_at"] >= stored.get(key, {}).get("recorded_at", "")
         ]
 
-    def _fold_ledgers(self, by_household: dict[str, list[Event]], touch: Any) -> list[BulkUpsert]:
+    def _fold_ledgers(
+        self, by_household: dict[str, list[Event]], touch: Any, changes: _Changes | None
+    ) -> list[BulkUpsert]:
         stored = self.store.get_many(LEDGERS, by_household)
         upserts: list[BulkUpsert] = []
         duplicates: Counter[str] = Counter()
+        if changes is not None:
+            changes.load_programs(self.store, stored.values(), by_household.values())
         for household, events in by_household.items():
             ledger = stored.get(household)
             if ledger is None:
@@ -164,19 +204,14 @@ class Projector:
                 ledger.pop("_id", None)
                 ledger.pop("_cmds", None)
             before = ledger.get("village_code")
+            old_parts = (
+                self.views.parts(ledger, changes.programs, changes.months)
+                if changes is not None and household in stored
+                else None
+            )
             changed = False
             for envelope, payload in events:
-                if apply_event(ledger, envelope, payload):
-                    changed = True
-                else:
-                    duplicates[envelope.type] += 1
-                month = (
-                    _ALL_MONTHS
-                    if isinstance(payload, ev.HouseholdRegistered)
-                    else _month_of_day(payload.occurred_on)
-                )
-                touch(envelope.villagecode, month)
-                touch(ledger.get("village_code"), month)
+                applied = apply_event(ledger, envelope, payload)
                 if isinstance(payload, ev.ParticipantEnrolled):
                     upserts.append(
                         BulkUpsert(
@@ -188,10 +223,25 @@ class Projector:
                             },
                         )
                     )
+                if not applied:
+                    # applied before: that batch marked the village before writing the ledger
+                    duplicates[envelope.type] += 1
+                    continue
+                changed = True
+                month = (
+                    _ALL_MONTHS
+                    if isinstance(payload, ev.HouseholdRegistered)
+                    else _month_of_day(payload.occurred_on)
+                )
+                touch(envelope.villagecode, month)
+                touch(ledger.get("village_code"), month)
             if before and before != ledger.get("village_code"):
                 touch(before, _ALL_MONTHS)
             if changed:
                 upserts.append(BulkUpsert(LEDGERS, {"_id": household, **ledger}))
+                if changes is not None:
+                    new_parts = self.views.parts(ledger, changes.programs, changes.months)
+                    changes.add(household, before, ledger, events, old_parts, new_parts)
         for etype, n in duplicates.items():
             EVENTS_DUPLICATE.labels(etype).inc(n)
         return upserts
@@ -233,3 +283,42 @@ class Projector:
         if not self.defer_views:
             self.flush_views()
             self.views.roll_over()
+
+
+class _Changes:
+    """The households a live batch changed, grouped by village, with their parts of the
+    village months before and after (``ViewBuilder.apply_changes``)."""
+
+    def __init__(self, months: list[str]) -> None:
+        self.months = months
+        self.programs: dict[str, Doc] = {}
+        self.by_village: dict[str, list[Change]] = {}
+        self.blocked: set[str] = set()  # villages that need a rebuild instead
+
+    def load_programs(self, store: Store, ledgers: Any, batches: Any) -> None:
+        """The programmes the batch's households are or become enrolled in (for their
+        pathway statuses), as the rebuild reads them."""
+        ids = {pid for ledger in ledgers for pid in ledger.get("enrol", {})}
+        ids |= {
+            payload.program_id
+            for events in batches
+            for _, payload in events
+            if isinstance(payload, ev.ParticipantEnrolled)
+        }
+        self.programs = {pid: strip_id(doc) for pid, doc in store.get_many(PROGRAMS, ids).items()}
+
+    def add(
+        self,
+        household: str,
+        before: str | None,
+        ledger: Doc,
+        events: list[Event],
+        old_parts: Any,
+        new_parts: Any,
+    ) -> None:
+        village = ledger.get("village_code")
+        named = {envelope.villagecode for envelope, _ in events}
+        if village is None or before not in (None, village) or not named <= {village}:
+            self.blocked.update(v for v in (before, village, *named) if v)
+            return
+        self.by_village.setdefault(village, []).append((household, old_parts, new_parts))

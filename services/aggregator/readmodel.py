@@ -5,6 +5,8 @@
   village_registered;
 - ``agg_enrolments``: (programme, household) pairs, so a programme finds its participants;
 - ``agg_village_months``, ``agg_district_months``: precomputed answers per month;
+- ``agg_village_totals``: each precomputed village month as sums over its households
+  (``VillageTotals``), so a change of a few households updates it without reading the rest;
 - ``agg_state``: how far the precomputed months reach;
 - ``agg_dirty``: villages whose precomputed months must be rebuilt (from a first month);
 - ``agg_idm``: each village's IDM (Indeks Desa Membangun) per year, from idm_recorded.
@@ -23,6 +25,7 @@ VILLAGES = "agg_villages"
 ENROLMENTS = "agg_enrolments"
 VILLAGE_MONTHS = "agg_village_months"
 DISTRICT_MONTHS = "agg_district_months"
+VILLAGE_TOTALS = "agg_village_totals"
 STATE = "agg_state"
 DIRTY = "agg_dirty"
 IDM = "agg_idm"
@@ -33,6 +36,7 @@ COLLECTIONS = (
     CollectionSpec(ENROLMENTS, indexes=("program_id",)),
     CollectionSpec(VILLAGE_MONTHS, indexes=("district_code", "village_code", "month")),
     CollectionSpec(DISTRICT_MONTHS),
+    CollectionSpec(VILLAGE_TOTALS),
     CollectionSpec(STATE),
     CollectionSpec(DIRTY),
     CollectionSpec(IDM, indexes=("village_code",)),

@@ -3,6 +3,12 @@
 They are pure functions of the stored ledgers and programmes, so rebuilding them after a
 crash (or twice) gives the same documents: the projector always rebuilds the views of
 every village a batch touched, whether or not its events were new.
+
+Each village month is also stored as ``VillageTotals`` (sums over its households). A live
+batch that changes a few households then updates their villages by taking each household's
+old part away and adding its new one (``apply_changes``), and patches those villages'
+entries in the district months: the work is per changed household, not per household of
+the village. The result is the same document a rebuild gives, to the bit.
 """
 
 from __future__ import annotations
@@ -14,14 +20,18 @@ from typing import Any
 from services.aggregator.domain.months import add_months, month_of, month_range
 from services.aggregator.domain.rules import RuleSet
 from services.aggregator.domain.scoring import (
+    HouseholdPart,
+    VillageTotals,
     district_summary,
     follow_ups,
-    village_months,
+    household_parts,
+    village_months_with_totals,
 )
 from services.aggregator.readmodel import (
     DISTRICT_MONTHS,
     STATE,
     VILLAGE_MONTHS,
+    VILLAGE_TOTALS,
     VILLAGES,
     month_key,
     programs_of,
@@ -29,6 +39,10 @@ from services.aggregator.readmodel import (
     village_ledgers,
 )
 from shared.ports.store import BulkUpsert, Doc, Store
+
+# One household's change in a batch: (household id, its parts before, its parts after), each
+# None when it is not registered (then it counts nowhere).
+Change = tuple[str, list[HouseholdPart] | None, list[HouseholdPart] | None]
 
 
 class ViewBuilder:
@@ -50,19 +64,35 @@ class ViewBuilder:
     def village_month(self, village_code: str, month: str) -> dict[str, Any]:
         """The village answer computed now from its ledgers (for months not precomputed)."""
         ledgers = village_ledgers(self.store, [village_code])
-        return self._summaries(village_code, ledgers, [month])[0]
-
-    def _summaries(
-        self, village_code: str, ledgers: list[Doc], months: list[str]
-    ) -> list[dict[str, Any]]:
         programs = programs_of(self.store, ledgers)
-        out = []
-        for summary, statuses in village_months(
-            ledgers, programs, village_code=village_code, months=months, rules=self.rules
-        ):
-            summary["follow_ups"] = follow_ups(statuses)
-            out.append(summary)
-        return out
+        summary, statuses, _ = village_months_with_totals(
+            ledgers, programs, village_code=village_code, months=[month], rules=self.rules
+        )[0]
+        summary["follow_ups"] = follow_ups(statuses)
+        return summary
+
+    def precomputed_months(self) -> list[str] | None:
+        """The months a live batch updates in place, or None while a new month is not
+        precomputed yet (then villages are rebuilt)."""
+        state = self.store.get(STATE, "views")
+        last = self.current_month()
+        if state is None or state.get("through", "") < last:
+            return None
+        return month_range(self.first_month(), last)
+
+    def parts(
+        self, ledger: Doc, programs: Mapping[str, Doc], months: list[str]
+    ) -> list[HouseholdPart] | None:
+        return household_parts(ledger, programs, months, self.rules)
+
+    @staticmethod
+    def _village_docs(village_code: str, month: str, summary: Doc, totals: VillageTotals) -> list:
+        key = month_key(village_code, month)
+        where = {"village_code": village_code, "district_code": village_code[:4], "month": month}
+        return [
+            BulkUpsert(VILLAGE_MONTHS, {"_id": key, **where, "summary": summary}),
+            BulkUpsert(VILLAGE_TOTALS, {"_id": key, **where, **totals.to_doc()}),
+        ]
 
     def refresh(self, touched: Mapping[str, str]) -> None:
         """Rebuild village months from each village's first touched month to now, then the
@@ -77,26 +107,98 @@ class ViewBuilder:
             if not months:
                 continue
             ledgers = village_ledgers(self.store, [village_code])
-            for month, summary in zip(
-                months, self._summaries(village_code, ledgers, months), strict=True
+            programs = programs_of(self.store, ledgers)
+            for month, (summary, statuses, totals) in zip(
+                months,
+                village_months_with_totals(
+                    ledgers, programs, village_code=village_code, months=months, rules=self.rules
+                ),
+                strict=True,
             ):
-                upserts.append(
-                    BulkUpsert(
-                        VILLAGE_MONTHS,
-                        {
-                            "_id": month_key(village_code, month),
-                            "village_code": village_code,
-                            "district_code": village_code[:4],
-                            "month": month,
-                            "summary": summary,
-                        },
-                    )
-                )
+                summary["follow_ups"] = follow_ups(statuses)
+                upserts += self._village_docs(village_code, month, summary, totals)
             district = village_code[:4]
             districts[district] = min(districts.get(district, months[0]), months[0])
         self.store.bulk_replace(upserts)
         self._refresh_districts(districts, last)
         self.store.replace(STATE, {"_id": "views", "through": last})
+
+    def apply_changes(self, changes: Mapping[str, list[Change]], months: list[str]) -> set[str]:
+        """Update the precomputed months of each village in ``changes`` by its households'
+        changes; return the villages done. A village some of whose months are not stored as
+        totals is left out (the caller rebuilds it)."""
+        wanted: dict[str, list[int]] = {}  # village -> indexes of the months that change
+        for village, items in changes.items():
+            wanted[village] = [
+                i
+                for i in range(len(months))
+                if any(
+                    (old[i] if old else None) != (new[i] if new else None) for _, old, new in items
+                )
+            ]
+        keys = [month_key(v, months[i]) for v, idx in wanted.items() for i in idx]
+        stored = self.store.get_many(VILLAGE_TOTALS, keys)
+        done: set[str] = set()
+        upserts: list[BulkUpsert] = []
+        patches: dict[tuple[str, str], dict[str, Doc]] = {}  # (district, month) -> summaries
+        for village, idx in wanted.items():
+            if any(month_key(village, months[i]) not in stored for i in idx):
+                continue
+            for i in idx:
+                month = months[i]
+                totals = VillageTotals.from_doc(stored[month_key(village, month)])
+                for household, old, new in changes[village]:
+                    if old is not None:
+                        totals.add(household, old[i], -1)
+                    if new is not None:
+                        totals.add(household, new[i], 1)
+                summary = totals.summary(village, month, self.rules)
+                summary["follow_ups"] = totals.follow_ups()
+                upserts += self._village_docs(village, month, summary, totals)
+                patches.setdefault((village[:4], month), {})[village] = summary
+            done.add(village)
+        self.store.bulk_replace(upserts)
+        self._patch_districts(patches)
+        return done
+
+    def _patch_districts(self, patches: Mapping[tuple[str, str], Mapping[str, Doc]]) -> None:
+        """Put new village summaries into their stored district months (the other villages'
+        entries and sums are kept); a district month that does not list one of the villages
+        is rebuilt instead."""
+        stored = self.store.get_many(DISTRICT_MONTHS, [month_key(d, m) for d, m in patches])
+        upserts: list[BulkUpsert] = []
+        rebuild: dict[str, str] = {}
+        for (district, month), summaries in sorted(patches.items()):
+            doc = stored.get(month_key(district, month))
+            entries = {e["village_code"]: e for e in doc["summary"]["villages"]} if doc else {}
+            sums = dict(doc.get("index_sums", [])) if doc else {}
+            if not set(summaries) <= set(entries) or not set(entries) <= set(sums):
+                rebuild[district] = min(rebuild.get(district, month), month)
+                continue
+            villages = [
+                {**entry, "_index_sum": sums[code]} | summaries.get(code, {})
+                for code, entry in entries.items()
+            ]
+            names = {code: entry["name"] for code, entry in entries.items()}
+            upserts.append(self._district_doc(district, month, villages, names))
+        self.store.bulk_replace(upserts)
+        if rebuild:
+            self._refresh_districts(rebuild, self.current_month())
+
+    def _district_doc(
+        self, district: str, month: str, villages: list[Doc], names: Mapping[str, str | None]
+    ) -> BulkUpsert:
+        return BulkUpsert(
+            DISTRICT_MONTHS,
+            {
+                "_id": month_key(district, month),
+                "district_code": district,
+                "month": month,
+                "summary": district_summary(district, month, villages, names, self.rules),
+                # each village's exact _index_sum, so one village's change patches the month
+                "index_sums": sorted([v["village_code"], v["_index_sum"]] for v in villages),
+            },
+        )
 
     def _refresh_districts(self, districts: Mapping[str, str], last: str) -> None:
         upserts = []
@@ -109,20 +211,8 @@ class ViewBuilder:
                 found = self.store.get_many(
                     VILLAGE_MONTHS, [month_key(code, month) for code in names]
                 )
-                summary = district_summary(
-                    district, month, [d["summary"] for d in found.values()], names, self.rules
-                )
-                upserts.append(
-                    BulkUpsert(
-                        DISTRICT_MONTHS,
-                        {
-                            "_id": month_key(district, month),
-                            "district_code": district,
-                            "month": month,
-                            "summary": summary,
-                        },
-                    )
-                )
+                villages = [d["summary"] for d in found.values()]
+                upserts.append(self._district_doc(district, month, villages, names))
         self.store.bulk_replace(upserts)
 
     def roll_over(self) -> bool:

@@ -21,9 +21,11 @@ Choices where RESILIENCE.md is silent:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
@@ -776,6 +778,24 @@ def village_months(
     the previous result. The formulas are the functions ``score_household`` uses
     (``_raw_pillars``, ``_index_of``), so the figures are identical to the last bit.
     """
+    return [
+        (summary, statuses)
+        for summary, statuses, _ in village_months_with_totals(
+            ledgers, programs, village_code=village_code, months=months, rules=rules
+        )
+    ]
+
+
+def village_months_with_totals(
+    ledgers: Iterable[Ledger],
+    programs: Mapping[str, Mapping[str, Any]],
+    *,
+    village_code: str,
+    months: Sequence[str],
+    rules: RuleSet,
+) -> list[tuple[dict[str, Any], list[EnrolmentStatus], VillageTotals]]:
+    """:func:`village_months`, each month also as :class:`VillageTotals` (the sums a later
+    change of one household can be added to and taken from)."""
     months = list(months)
     if any(b <= a for a, b in itertools.pairwise(months)):
         raise ValueError("months must be ascending")
@@ -783,14 +803,13 @@ def village_months(
     numbers = [_month_number(m) for m in months]
     ends = [last_day(m) for m in months]
     rows: list[list[tuple[Any, ...]]] = [[] for _ in months]
-    sold: dict[int, set[str]] = {}  # month number -> businesses with a sale that month
+    businesses: list[Counter[str]] = [Counter() for _ in months]
     memo: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # same inputs, same index and pillars
     for ledger in registered:
         for i, row in enumerate(_household_rows(ledger, months, numbers, ends, rules, memo)):
             rows[i].append(row)
-        for key, entry in ledger["months"].items():
-            if "b" in entry:
-                sold.setdefault(_month_number(key), set()).update(entry["b"])
+        for i, found in enumerate(_business_windows(ledger, numbers, rules)):
+            businesses[i].update(found)
     out = []
     for i, month in enumerate(months):
         statuses = [
@@ -801,31 +820,150 @@ def village_months(
         ]
         month_rows = rows[i]
         with_data = [row for row in month_rows if row[0]]
-        indexes = [row[1] for row in with_data]
-        index_mean = _mean(indexes, 1)
-        bands = dict.fromkeys(BANDS, 0)
-        for row in with_data:
-            bands[row[2]] += 1
-        columns = list(zip(*(row[3] for row in with_data), strict=True)) or [() for _ in PILLARS]
-        umkm = sum(row[4] for row in month_rows)
-        crop = sum(row[5] for row in month_rows)
-        livestock = sum(row[6] for row in month_rows)
-        digital = sum(row[7] for row in month_rows)
+        totals = VillageTotals(
+            registered=len(month_rows),
+            with_data=len(with_data),
+            index_sum=_exact_sum(row[1] for row in with_data),
+            bands=Counter(row[2] for row in with_data),
+            pillar_sums=[_exact_sum(column) for column in _columns(with_data)],
+            income=[sum(row[k] for row in month_rows) for k in (4, 5, 6, 7)],
+            businesses=businesses[i],
+            adopters=sum(1 for row in with_data if row[8]),
+            statuses={
+                hid: [_status_entry(st) for st in group]
+                for hid, group in itertools.groupby(statuses, key=lambda st: st.household_id)
+            },
+        )
+        out.append((totals.summary(village_code, month, rules), statuses, totals))
+    return out
+
+
+def _columns(with_data: Sequence[tuple[Any, ...]]) -> list[tuple[float, ...]]:
+    return list(zip(*(row[3] for row in with_data), strict=True)) or [() for _ in PILLARS]
+
+
+def _business_windows(
+    ledger: Ledger, numbers: Sequence[int], rules: RuleSet
+) -> list[frozenset[str]]:
+    """Per month number: the household's businesses with a sale in the window ending then."""
+    sold = [
+        (_month_number(key), entry["b"]) for key, entry in ledger["months"].items() if "b" in entry
+    ]
+    if not sold:
+        return [frozenset()] * len(numbers)
+    span = rules.window_months
+    return [
+        frozenset(b for n, ids in sold if number - span < n <= number for b in ids)
+        for number in numbers
+    ]
+
+
+def _status_entry(status: EnrolmentStatus) -> list[Any]:
+    return [
+        status.program_id,
+        status.stage,
+        status.ngain,
+        status.needs_follow_up,
+        status.last_mentoring_on,
+    ]
+
+
+_EXACT_BITS = 128  # sums are kept as integers in units of 2**-128
+
+
+@lru_cache(maxsize=65536)
+def _exact(value: float) -> int:
+    """``value`` as an exact integer number of 2**-128 (every published index and pillar is
+    0 or at least 0.001, so none has a finer binary digit)."""
+    num, den = value.as_integer_ratio()
+    shift = _EXACT_BITS - (den.bit_length() - 1)
+    if shift < 0:
+        raise ValueError(f"{value!r} has binary digits below 2**-{_EXACT_BITS}")
+    return num << shift
+
+
+def _exact_sum(values: Iterable[float]) -> int:
+    """The exact sum of ``values`` (few distinct ones: counted first)."""
+    return sum(_exact(value) * n for value, n in Counter(values).items())
+
+
+def _float(total: int) -> float:
+    """The double nearest to an exact sum (integer division rounds correctly), which is
+    what ``math.fsum`` returns for the values summed."""
+    return total / (1 << _EXACT_BITS)
+
+
+@dataclass
+class VillageTotals:
+    """One village month as sums over its registered households, from which its answer is
+    computed, so that one household's old part can be taken away and its new part added.
+
+    The sums of the published indexes and pillars are kept exact (integers, see
+    ``_exact``): a double is an exact binary fraction, ``math.fsum`` returns the correctly
+    rounded exact sum, and so does ``_float`` of the exact sum, so the means are identical
+    to the last bit to those of a rebuild from every ledger, whatever the order of additions
+    and removals."""
+
+    registered: int = 0
+    with_data: int = 0
+    index_sum: int = 0  # exact, see _exact
+    bands: Counter[str] = dataclasses.field(default_factory=Counter)
+    pillar_sums: list[int] = dataclasses.field(default_factory=lambda: [0] * len(PILLARS))
+    # umkm, crop, livestock, digital
+    income: list[int] = dataclasses.field(default_factory=lambda: [0, 0, 0, 0])
+    businesses: Counter[str] = dataclasses.field(default_factory=Counter)  # with a sale in window
+    adopters: int = 0
+    # household -> [program_id, stage, ngain, needs_follow_up, last_mentoring_on] per enrolment
+    statuses: dict[str, list[list[Any]]] = dataclasses.field(default_factory=dict)
+
+    def add(self, household_id: str, part: HouseholdPart, sign: int) -> None:
+        """Add (sign 1) or take away (sign -1) one household's part of this month."""
+        row, businesses, statuses = part
+        self.registered += sign
+        if row[0]:
+            self.with_data += sign
+            self.index_sum += sign * _exact(row[1])
+            _bump(self.bands, row[2], sign)
+            self.pillar_sums = [
+                total + sign * _exact(value)
+                for total, value in zip(self.pillar_sums, row[3], strict=True)
+            ]
+            if row[8]:
+                self.adopters += sign
+        for k in range(4):
+            self.income[k] += sign * row[4 + k]
+        for business in businesses:
+            _bump(self.businesses, business, sign)
+        if sign > 0 and statuses:
+            self.statuses[household_id] = [list(entry) for entry in statuses]
+        elif sign < 0:
+            self.statuses.pop(household_id, None)
+
+    def summary(self, village_code: str, month: str, rules: RuleSet) -> dict[str, Any]:
+        """The village answer of API.md at the month (with the internal ``_index_sum``), as
+        ``village_summary`` computes it."""
+        n = self.with_data
+        index_mean = round_half_up(_float(self.index_sum) / n, 1) if n else None
+        umkm, crop, livestock, digital = self.income
         total = umkm + crop + livestock
-        businesses: set[str] = set()
-        for number in range(numbers[i] - rules.window_months + 1, numbers[i] + 1):
-            businesses |= sold.get(number, set())
-        adopters = sum(1 for row in with_data if row[8])
-        summary = {
+        entries = [e for group in self.statuses.values() for e in group]
+        gains = [e[2] for e in entries if e[2] is not None]
+        stages = {str(i): 0 for i in range(len(STAGE_NAMES))}
+        for entry in entries:
+            stages[str(entry[1])] += 1
+        return {
             "village_code": village_code,
             "as_of": month,
-            "households_registered": len(registered),
-            "households_with_data": len(with_data),
-            "coverage": _share(len(with_data), len(registered)),
+            "households_registered": self.registered,
+            "households_with_data": n,
+            "coverage": _share(n, self.registered),
             "index_mean": index_mean,
             "band": None if index_mean is None else band_of(index_mean, rules),
-            "bands": bands,
-            "pillars": {p: _mean(columns[k], 3) for k, p in enumerate(PILLARS)},
+            "bands": {band: self.bands.get(band, 0) for band in BANDS},
+            "pillars": {
+                p: round_half_up(_float(self.pillar_sums[k]) / n, 3) if n else None
+                for k, p in enumerate(PILLARS)
+            },
             "income": {
                 "umkm": umkm,
                 "crop": crop,
@@ -834,14 +972,99 @@ def village_months(
                 "digital": digital,
             },
             "digital_share": _share(digital, total),
-            "umkm_active": len(businesses),
-            "green_adoption_rate": _share(adopters, len(with_data)),
-            "training": training_summary(statuses),
+            "umkm_active": len(self.businesses),
+            "green_adoption_rate": _share(self.adopters, n),
+            "training": {
+                "participants": sum(1 for group in self.statuses.values() if group),
+                "mean_ngain": _mean(gains, 3),
+                "stages": stages,
+            },
             "rule_set": rules.name,
-            "_index_sum": math.fsum(indexes),
+            "_index_sum": _float(self.index_sum),
         }
-        out.append((summary, statuses))
-    return out
+
+    def follow_ups(self) -> list[dict[str, Any]]:
+        """As :func:`follow_ups` of the month's enrolment statuses."""
+        return [
+            {
+                "household_id": hid,
+                "program_id": entry[0],
+                "stage": entry[1],
+                "last_mentoring_on": entry[4],
+            }
+            for hid, entries in sorted(self.statuses.items())
+            for entry in sorted(entries, key=itemgetter(0))
+            if entry[3]
+        ]
+
+    def to_doc(self) -> dict[str, Any]:
+        """A storable form: exact sums as strings, counters as sorted pairs (ids are not
+        safe field names)."""
+        return {
+            "registered": self.registered,
+            "with_data": self.with_data,
+            "index_sum": str(self.index_sum),
+            "bands": dict(sorted(self.bands.items())),
+            "pillar_sums": [str(total) for total in self.pillar_sums],
+            "income": list(self.income),
+            "businesses": [list(pair) for pair in sorted(self.businesses.items())],
+            "adopters": self.adopters,
+            "statuses": [[hid, entries] for hid, entries in sorted(self.statuses.items())],
+        }
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> VillageTotals:
+        return cls(
+            registered=doc["registered"],
+            with_data=doc["with_data"],
+            index_sum=int(doc["index_sum"]),
+            bands=Counter(doc["bands"]),
+            pillar_sums=[int(total) for total in doc["pillar_sums"]],
+            income=list(doc["income"]),
+            businesses=Counter(dict(doc["businesses"])),
+            adopters=doc["adopters"],
+            statuses={hid: [list(e) for e in entries] for hid, entries in doc["statuses"]},
+        )
+
+
+HouseholdPart = tuple[tuple[Any, ...], frozenset[str], tuple[tuple[Any, ...], ...]]
+
+
+def _bump(counts: Counter[Any], key: Any, sign: int) -> None:
+    left = counts[key] + sign
+    if left:
+        counts[key] = left
+    else:
+        del counts[key]
+
+
+def household_parts(
+    ledger: Ledger,
+    programs: Mapping[str, Mapping[str, Any]],
+    months: Sequence[str],
+    rules: RuleSet,
+) -> list[HouseholdPart] | None:
+    """One household's part of each of ``months`` (ascending) of its village's totals, or
+    None if it is not registered (it counts nowhere)."""
+    if not ledger["registered"]:
+        return None
+    months = list(months)
+    numbers = [_month_number(m) for m in months]
+    ends = [last_day(m) for m in months]
+    rows = _household_rows(ledger, months, numbers, ends, rules, {})
+    windows = _business_windows(ledger, numbers, rules)
+    parts: list[HouseholdPart] = []
+    for i, month in enumerate(months):
+        statuses = (
+            tuple(
+                tuple(_status_entry(st))
+                for st in enrolment_statuses(ledger, programs, month, rules)
+            )
+            if ledger["enrol"]
+            else ()
+        )
+        parts.append((rows[i], windows[i], statuses))
+    return parts
 
 
 @lru_cache(maxsize=8192)
