@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import date
 from typing import Any, TypeVar
 
-from fastapi import Request
+from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
@@ -33,6 +33,19 @@ WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: problem_doc("invalid field; the problem+json names it"),
     503: problem_doc("store unreachable; nothing was recorded"),
 }
+
+
+def write_route(
+    router: APIRouter, path: str, model: type[BaseModel], summary: str
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The decorator of a write route: 201 with ``model``, the write problems documented."""
+    return router.post(
+        path,
+        status_code=status.HTTP_201_CREATED,
+        response_model=model,
+        responses=WRITE_RESPONSES,
+        summary=summary,
+    )
 
 
 def payload_problem(exc: ValidationError) -> Problem:
@@ -158,6 +171,37 @@ def scan(
         if found.next_cursor is None:
             return
         after = found.next_cursor
+
+
+def record_new(
+    gate: WriteGate,
+    store: Store,
+    body: BaseModel,
+    model: type[Payload],
+    *,
+    sector: Sector,
+    collection: str,
+    id_field: str,
+    id_prefix: str,
+    subject: str | None,
+) -> JSONResponse:
+    """A new record of the body's village (the token must cover it for ``sector``): its id is
+    the body's ``id_field`` or a new one, its event ``model`` from the body's fields."""
+    placed = body.model_dump(include={"village_code", "occurred_on", id_field})
+    require_village(gate.principal, placed["village_code"], sector)
+    return record(
+        gate,
+        store,
+        body=body,
+        collection=collection,
+        id_field=id_field,
+        id_prefix=id_prefix,
+        village_code=placed["village_code"],
+        build=build_from(model, body, id_as=id_field),
+        subject=subject,
+        given_id=placed.get(id_field),
+        occurred_on=placed.get("occurred_on"),
+    )
 
 
 def list_in_scope(

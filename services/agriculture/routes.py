@@ -71,8 +71,10 @@ from shared.recording import (
     load_in_scope,
     public_view,
     record,
+    record_new,
     scan,
     store_of,
+    write_route,
 )
 
 PLOTS = "agriculture_plots"
@@ -191,36 +193,26 @@ def _all_of_plot(store: Store, plot_id: str) -> list[Doc]:
 
 
 # writes -----------------------------------------------------------------------------------
-@router.post(
-    "/plots",
-    status_code=status.HTTP_201_CREATED,
-    response_model=PlotPublic,
-    responses=WRITE_RESPONSES,
-    summary="Register a household's plot (emits plot_registered)",
-)
+@write_route(router, "/plots", PlotPublic, "Register a household's plot (emits plot_registered)")
 def register_plot(body: PlotCreate, request: Request, gate: WriteGateDep) -> Any:
-    require_village(gate.principal, body.village_code, Sector.AGRICULTURE)
-    return record(
+    return record_new(
         gate,
         store_of(request),
-        body=body,
+        body,
+        ev.PlotRegistered,
+        sector=Sector.AGRICULTURE,
         collection=PLOTS,
         id_field="plot_id",
         id_prefix="plot",
-        village_code=body.village_code,
-        build=build_from(ev.PlotRegistered, body, id_as="plot_id"),
         subject=body.household_id,
-        given_id=body.plot_id,
-        occurred_on=body.occurred_on,
     )
 
 
-@router.post(
+@write_route(
+    router,
     "/plots/{plot_id}/plantings",
-    status_code=status.HTTP_201_CREATED,
-    response_model=PlantingPublic,
-    responses=WRITE_RESPONSES,
-    summary="Record a crop planted on a plot (emits crop_planted)",
+    PlantingPublic,
+    "Record a crop planted on a plot (emits crop_planted)",
 )
 def plant_crop(plot_id: str, body: PlantingCreate, request: Request, gate: WriteGateDep) -> Any:
     store = store_of(request)
@@ -230,12 +222,11 @@ def plant_crop(plot_id: str, body: PlantingCreate, request: Request, gate: Write
     return _plot_fact(gate, store, plot, body, ev.CropPlanted)
 
 
-@router.post(
+@write_route(
+    router,
     "/plots/{plot_id}/harvests",
-    status_code=status.HTTP_201_CREATED,
-    response_model=HarvestPublic,
-    responses=WRITE_RESPONSES,
-    summary="Record a harvest from a plot (emits harvest_recorded)",
+    HarvestPublic,
+    "Record a harvest from a plot (emits harvest_recorded)",
 )
 def record_harvest(plot_id: str, body: HarvestCreate, request: Request, gate: WriteGateDep) -> Any:
     store = store_of(request)
@@ -243,94 +234,76 @@ def record_harvest(plot_id: str, body: HarvestCreate, request: Request, gate: Wr
     return _plot_fact(gate, store, plot, body, ev.HarvestRecorded)
 
 
-@router.post(
+@write_route(
+    router,
     "/sales",
-    status_code=status.HTTP_201_CREATED,
-    response_model=SalePublic,
-    responses=WRITE_RESPONSES,
-    summary="Record produce sold (emits produce_sold; amount = kg x price_per_kg, rounded half up)",
+    SalePublic,
+    "Record produce sold (emits produce_sold; amount = kg x price_per_kg, rounded half up)",
 )
 def sell_produce(body: SaleCreate, request: Request, gate: WriteGateDep) -> Any:
     amount = produce_amount(body.kg, body.price_per_kg)
     return _household_fact(request, gate, body, ev.ProduceSold, amount=amount)
 
 
-@router.post(
+@write_route(
+    router,
     "/practices",
-    status_code=status.HTTP_201_CREATED,
-    response_model=PracticePublic,
-    responses=WRITE_RESPONSES,
-    summary="Record a green practice adopted (emits green_practice_adopted)",
+    PracticePublic,
+    "Record a green practice adopted (emits green_practice_adopted)",
 )
 def adopt_practice(body: PracticeCreate, request: Request, gate: WriteGateDep) -> Any:
     return _household_fact(request, gate, body, ev.GreenPracticeAdopted)
 
 
-@router.post(
-    "/inputs",
-    status_code=status.HTTP_201_CREATED,
-    response_model=InputPublic,
-    responses=WRITE_RESPONSES,
-    summary="Record fertiliser or pesticide applied (emits input_applied)",
+@write_route(
+    router, "/inputs", InputPublic, "Record fertiliser or pesticide applied (emits input_applied)"
 )
 def apply_input(body: InputCreate, request: Request, gate: WriteGateDep) -> Any:
     return _household_fact(request, gate, body, ev.InputApplied)
 
 
-@router.post(
-    "/losses",
-    status_code=status.HTTP_201_CREATED,
-    response_model=LossPublic,
-    responses=WRITE_RESPONSES,
-    summary="Report a crop loss (emits crop_loss_reported)",
-)
+@write_route(router, "/losses", LossPublic, "Report a crop loss (emits crop_loss_reported)")
 def report_loss(body: LossCreate, request: Request, gate: WriteGateDep) -> Any:
     return _household_fact(request, gate, body, ev.CropLossReported)
 
 
-@router.post(
+@write_route(
+    router,
     "/extension-visits",
-    status_code=status.HTTP_201_CREATED,
-    response_model=ExtensionVisitPublic,
-    responses=WRITE_RESPONSES,
-    summary="Record an extension worker's visit (emits extension_visit_recorded)",
+    ExtensionVisitPublic,
+    "Record an extension worker's visit (emits extension_visit_recorded)",
 )
 def record_extension_visit(body: ExtensionVisitCreate, request: Request, gate: WriteGateDep) -> Any:
     return _household_fact(request, gate, body, ev.ExtensionVisitRecorded)
 
 
-@router.post(
+@write_route(
+    router,
     "/input-plans",
-    status_code=status.HTTP_201_CREATED,
-    response_model=InputPlanPublic,
-    responses=WRITE_RESPONSES,
-    summary="Record fertiliser planned for a season, e.g. from e-RDKK (emits input_planned)",
+    InputPlanPublic,
+    "Record fertiliser planned for a season, e.g. from e-RDKK (emits input_planned)",
 )
 def plan_input(body: InputPlanCreate, request: Request, gate: WriteGateDep) -> Any:
     return _household_fact(request, gate, body, ev.InputPlanned)
 
 
-@router.post(
+@write_route(
+    router,
     "/farmer-groups",
-    status_code=status.HTTP_201_CREATED,
-    response_model=FarmerGroupPublic,
-    responses=WRITE_RESPONSES,
-    summary="Register a farmer group (kelompok tani) of a village (emits farmer_group_registered)",
+    FarmerGroupPublic,
+    "Register a farmer group (kelompok tani) of a village (emits farmer_group_registered)",
 )
 def register_farmer_group(body: FarmerGroupCreate, request: Request, gate: WriteGateDep) -> Any:
-    require_village(gate.principal, body.village_code, Sector.AGRICULTURE)
-    return record(
+    return record_new(
         gate,
         store_of(request),
-        body=body,
+        body,
+        ev.FarmerGroupRegistered,
+        sector=Sector.AGRICULTURE,
         collection=GROUPS,
         id_field="group_id",
         id_prefix="grp",
-        village_code=body.village_code,
-        build=build_from(ev.FarmerGroupRegistered, body, id_as="group_id"),
         subject=None,
-        given_id=body.group_id,
-        occurred_on=body.occurred_on,
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, get_args
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from services.commerce.models import (
@@ -24,7 +24,7 @@ from services.commerce.models import (
     SaleCreate,
     SalePublic,
 )
-from shared.auth import Principal, PrincipalDep, Sector, require_village
+from shared.auth import Principal, PrincipalDep, Sector
 from shared.commands import WriteGate, WriteGateDep
 from shared.errors import ROUTE_PROBLEMS, Problem, field_problem
 from shared.events import catalogue as ev
@@ -33,13 +33,14 @@ from shared.money import rupiah_amount
 from shared.pagination import PageDep, PageOut, PageParams
 from shared.ports.store import CollectionSpec, Doc, Store
 from shared.recording import (
-    WRITE_RESPONSES,
     build_from,
     list_in_scope,
     load_in_scope,
     public_view,
     record,
+    record_new,
     store_of,
+    write_route,
 )
 
 BUSINESSES = "commerce_businesses"
@@ -107,36 +108,23 @@ def _record_for(
     )
 
 
-@router.post(
-    "/businesses",
-    status_code=status.HTTP_201_CREATED,
-    response_model=BusinessPublic,
-    responses=WRITE_RESPONSES,
-    summary="Register a household's business (UMKM)",
-)
+@write_route(router, "/businesses", BusinessPublic, "Register a household's business (UMKM)")
 def register_business(body: BusinessCreate, request: Request, gate: WriteGateDep) -> Any:
-    require_village(gate.principal, body.village_code, Sector.COMMERCE)
-    return record(
+    return record_new(
         gate,
         store_of(request),
-        body=body,
+        body,
+        ev.BusinessRegistered,
+        sector=Sector.COMMERCE,
         collection=BUSINESSES,
         id_field="business_id",
         id_prefix="biz",
-        village_code=body.village_code,
-        build=build_from(ev.BusinessRegistered, body, id_as="business_id"),
         subject=body.household_id,
-        given_id=body.business_id,
-        occurred_on=body.occurred_on,
     )
 
 
-@router.post(
-    "/businesses/{business_id}/products",
-    status_code=status.HTTP_201_CREATED,
-    response_model=ProductPublic,
-    responses=WRITE_RESPONSES,
-    summary="List a product of the business",
+@write_route(
+    router, "/businesses/{business_id}/products", ProductPublic, "List a product of the business"
 )
 def list_product(
     business_id: str, body: ProductCreate, request: Request, gate: WriteGateDep
@@ -156,12 +144,11 @@ def list_product(
     )
 
 
-@router.post(
+@write_route(
+    router,
     "/businesses/{business_id}/channels",
-    status_code=status.HTTP_201_CREATED,
-    response_model=ChannelPublic,
-    responses=WRITE_RESPONSES,
-    summary="Record that the business opened a sales channel (once per channel)",
+    ChannelPublic,
+    "Record that the business opened a sales channel (once per channel)",
 )
 def open_channel(
     business_id: str, body: ChannelCreate, request: Request, gate: WriteGateDep
@@ -190,12 +177,11 @@ def _check_product(store: Store, business_id: str, product_id: str | None) -> No
         raise field_problem("product_id", "is not a product of this business")
 
 
-@router.post(
+@write_route(
+    router,
     "/businesses/{business_id}/sales",
-    status_code=status.HTTP_201_CREATED,
-    response_model=SalePublic,
-    responses=WRITE_RESPONSES,
-    summary="Record a sale (amount = quantity x unit_price, rounded half up)",
+    SalePublic,
+    "Record a sale (amount = quantity x unit_price, rounded half up)",
 )
 def record_sale(business_id: str, body: SaleCreate, request: Request, gate: WriteGateDep) -> Any:
     store = store_of(request)
@@ -214,12 +200,11 @@ def record_sale(business_id: str, body: SaleCreate, request: Request, gate: Writ
     )
 
 
-@router.post(
+@write_route(
+    router,
     "/businesses/{business_id}/capital",
-    status_code=status.HTTP_201_CREATED,
-    response_model=CapitalPublic,
-    responses=WRITE_RESPONSES,
-    summary="Record a loan or grant the business received",
+    CapitalPublic,
+    "Record a loan or grant the business received",
 )
 def record_capital(
     business_id: str, body: CapitalCreate, request: Request, gate: WriteGateDep

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -34,7 +34,7 @@ from services.livestock.models import (
     VaccinationCreate,
     VaccinationPublic,
 )
-from shared.auth import PrincipalDep, Sector, require_village
+from shared.auth import PrincipalDep, Sector
 from shared.commands import WriteGate, WriteGateDep
 from shared.errors import ROUTE_PROBLEMS
 from shared.events import catalogue as ev
@@ -43,14 +43,15 @@ from shared.events.envelope import VILLAGE_CODE_PATTERN
 from shared.pagination import PageDep, PageOut
 from shared.ports.store import CollectionSpec, Store
 from shared.recording import (
-    WRITE_RESPONSES,
     build_from,
     list_in_scope,
     load_in_scope,
     public_view,
     record,
+    record_new,
     scan,
     store_of,
+    write_route,
 )
 
 HERDS = "livestock_herds"
@@ -77,27 +78,18 @@ def _filters(**values: str | None) -> dict[str, str]:
 
 
 # herds -------------------------------------------------------------------------------------
-@router.post(
-    "/herds",
-    status_code=status.HTTP_201_CREATED,
-    response_model=HerdPublic,
-    responses=WRITE_RESPONSES,
-    summary="Register a household's herd (emits herd_registered)",
-)
+@write_route(router, "/herds", HerdPublic, "Register a household's herd (emits herd_registered)")
 def register_herd(body: HerdCreate, request: Request, gate: WriteGateDep) -> JSONResponse:
-    require_village(gate.principal, body.village_code, Sector.LIVESTOCK)
-    return record(
+    return record_new(
         gate,
         store_of(request),
-        body=body,
+        body,
+        ev.HerdRegistered,
+        sector=Sector.LIVESTOCK,
         collection=HERDS,
         id_field="herd_id",
         id_prefix="herd",
-        village_code=body.village_code,
-        build=build_from(ev.HerdRegistered, body, id_as="herd_id"),
         subject=body.household_id,
-        given_id=body.herd_id,
-        occurred_on=body.occurred_on,
     )
 
 
@@ -196,13 +188,7 @@ def _record_fact(
 
 
 def _fact_route(path: str, model: type[BaseModel], summary: str) -> Callable[[Any], Any]:
-    return router.post(
-        f"/herds/{{herd_id}}/{path}",
-        status_code=status.HTTP_201_CREATED,
-        response_model=model,
-        responses=WRITE_RESPONSES,
-        summary=summary,
-    )
+    return write_route(router, f"/herds/{{herd_id}}/{path}", model, summary)
 
 
 @_fact_route("births", BirthPublic, "Record animals born in a herd (emits animals_born)")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -43,7 +43,6 @@ from shared.pagination import PageDep, PageOut, PageParams, checked_cursor
 from shared.pii import PiiVault
 from shared.ports.store import CollectionSpec, Doc, Store
 from shared.recording import (
-    WRITE_RESPONSES,
     build_from,
     data_fields,
     list_in_scope,
@@ -53,6 +52,7 @@ from shared.recording import (
     record,
     scan,
     store_of,
+    write_route,
 )
 
 PROGRAMS = "training_programs"
@@ -100,12 +100,11 @@ def _program_in_scope(store: Store, principal: Principal, program_id: str) -> Do
     return program
 
 
-@router.post(
+@write_route(
+    router,
     "/programs",
-    status_code=status.HTTP_201_CREATED,
-    response_model=ProgramPublic,
-    responses=WRITE_RESPONSES,
-    summary="Create a training programme in one or more villages (emits program_created)",
+    ProgramPublic,
+    "Create a training programme in one or more villages (emits program_created)",
 )
 def create_program(body: ProgramCreate, request: Request, gate: WriteGateDep) -> JSONResponse:
     for code in body.village_codes:
@@ -177,12 +176,11 @@ def _enrolment_view(vault: PiiVault) -> Callable[[Doc], dict[str, Any]]:
     return view
 
 
-@router.post(
+@write_route(
+    router,
     "/programs/{program_id}/enrolments",
-    status_code=status.HTTP_201_CREATED,
-    response_model=EnrolmentPublic,
-    responses=WRITE_RESPONSES,
-    summary="Enrol a household in a programme (emits participant_enrolled)",
+    EnrolmentPublic,
+    "Enrol a household in a programme (emits participant_enrolled)",
 )
 def enrol(
     program_id: str, body: EnrolmentCreate, request: Request, gate: WriteGateDep
@@ -350,13 +348,7 @@ def _record_fact(
 
 
 def _fact_route(path: str, model: type[BaseModel], summary: str) -> Callable[[Any], Any]:
-    return router.post(
-        f"/programs/{{program_id}}/{path}",
-        status_code=status.HTTP_201_CREATED,
-        response_model=model,
-        responses=WRITE_RESPONSES,
-        summary=summary,
-    )
+    return write_route(router, f"/programs/{{program_id}}/{path}", model, summary)
 
 
 def _during_programme(day: date | None) -> Callable[[Doc], None]:
