@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
+import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 from pymongo import MongoClient
@@ -329,9 +330,20 @@ def _canonical(doc: dict | None) -> str:
 
 # --- the test -------------------------------------------------------------------------------
 def test_chaos_every_figure_equals_the_offline_recomputation(
-    kafka_bootstrap: str, mongo_url: str, unique: str, tmp_path: Path
+    kafka_bootstrap: str,
+    mongo_url: str,
+    unique: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     started = time.monotonic()
+
+    def say(line: str) -> None:
+        """Progress and figures on the terminal even when pytest captures output (the run
+        takes about half an hour)."""
+        with capsys.disabled():
+            print(line, flush=True)
+
     seed = int(os.environ.get("LUMBUNG_CHAOS_SEED") or random.randrange(1, 1_000_000))
     households = HOUSEHOLDS
     commands = list(generate(DemoConfig(seed, households, VILLAGES, TODAY)))
@@ -375,7 +387,16 @@ def test_chaos_every_figure_equals_the_offline_recomputation(
         sent_at = time.monotonic()
         kafka_plan = sorted(random.sample(range(15, 85), MIN_KAFKA_KILLS))  # % of commands
 
+        shown = [0]
+
         def progress(_stage: str, done: int, total: int | None) -> None:
+            if total and done * 10 >= (shown[0] + 1) * total:
+                shown[0] = done * 10 // total
+                say(
+                    f"chaos: {done:,}/{total:,} households written, "
+                    f"{time.monotonic() - sent_at:.0f} s, "
+                    f"{chaos.aggregator_kills} aggregator and {chaos.kafka_kills} Kafka kills"
+                )
             if kafka_plan and total and done * 100 >= kafka_plan[0] * total:
                 kafka_plan.pop(0)
                 t = threading.Thread(target=chaos.kill_kafka, args=(random.uniform(3, 10),))
@@ -410,6 +431,7 @@ def test_chaos_every_figure_equals_the_offline_recomputation(
         assert not chaos.errors, chaos.errors
         assert result.failed == 0, result.failures[:3]
 
+        say(f"chaos: {len(commands):,} writes in {write_s:.0f} s; draining and catching up")
         # the end: every outbox drained, the duplicator done, the aggregator at the head
         wait_for(
             lambda: all(outbox_backlog(u) == 0 for u in urls.values()),
@@ -436,6 +458,7 @@ def test_chaos_every_figure_equals_the_offline_recomputation(
         wait_for(settled, timeout_s=300, interval_s=2, what="the aggregator to stay caught up")
         caught_up_s = time.monotonic() - sent_at - write_s
 
+        say(f"chaos: caught up {caught_up_s:.0f} s after the writes; comparing")
         # the services' own records against the topics
         service_dbs = [f"it_{unique}_{name}" for name in SERVICES]
         recorded = recorded_event_ids(mongo_url, service_dbs)
@@ -460,8 +483,8 @@ def test_chaos_every_figure_equals_the_offline_recomputation(
             MongoClient(mongo_url)[db][MARKERS].count_documents({}) for db in service_dbs
         )
         duplicates = len(records) - len(on_topics)
-        print(
-            f"\nchaos: seed={seed} households={households} commands={len(commands)} "
+        say(
+            f"chaos: seed={seed} households={households} commands={len(commands)} "
             f"written={result.written} replayed={result.replayed} client_retries="
             f"{client.retried} events_recorded={len(recorded)} records_on_topics="
             f"{len(records)} duplicates={duplicates} ({duplicates / len(on_topics):.2%}; "
@@ -487,7 +510,7 @@ def test_chaos_every_figure_equals_the_offline_recomputation(
         scan_files(sorted(tmp_path.glob("*.log")), needles, found)
         scan_files(sorted(tmp_path.glob("*.sqlite3*")), needles, found)
         scan_kafka(kafka_bootstrap, sorted(TOPICS), needles, found)
-        print(
+        say(
             f"chaos pii-scan: {len(needles)} names and KK numbers, scanned {found.scanned}, "
             f"hits={len(found.hits)} wall_s={time.monotonic() - started:.0f}"
         )
