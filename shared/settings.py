@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     webhook_backoff_s: float = Field(2.0, gt=0)
     webhook_backoff_max_s: float = Field(600.0, gt=0)
     webhook_timeout_s: float = Field(10.0, gt=0, le=120)
+    # Webhooks may post to private, loopback and link-local addresses (off: SSRF guard)
+    webhook_private_targets: bool = False
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:

@@ -24,6 +24,7 @@ from fastapi import APIRouter, Query, Request, status
 from pydantic import AnyUrl, BaseModel, ConfigDict, Field, UrlConstraints
 
 from services.agriculture.feed import FeedBuilder, feed_page
+from services.agriculture.targets import refusal
 from services.agriculture.webhooks import WEBHOOKS, dispatcher_of
 from shared.auth import Principal, PrincipalDep, Sector, require_village
 from shared.commands import Ids, WriteGate, WriteGateDep, Written, insert_once
@@ -197,7 +198,11 @@ def _scope_of(principal: Principal, codes: list[str]) -> tuple[str, list[str], s
 def create_webhook(body: WebhookCreate, request: Request, gate: WriteGateDep) -> Any:
     store = store_of(request)
     district, villages, district_scope = _scope_of(gate.principal, body.village_codes)
-    vault = PiiVault(request.app.state.runtime.settings.pii_key)
+    settings = request.app.state.runtime.settings
+    refused = None if settings.webhook_private_targets else refusal(str(body.url))
+    if refused is not None:
+        raise field_problem("url", f"webhooks post to public addresses only: {refused}")
+    vault = PiiVault(settings.pii_key)
     position = 0 if body.start == "beginning" else FeedBuilder(store).head()
 
     def action(ids: Ids) -> Written:

@@ -28,7 +28,8 @@ singleton, see ``deploy/README.md``):
   ``disabled_reason`` and ``last_error`` say why (``GET /agriculture/webhooks``), and
   ``POST /agriculture/webhooks/{id}/enable`` resumes it where it stopped.
 
-Outbound HTTP uses ``urllib.request`` (no redirects followed, http and https only).
+Outbound HTTP uses ``urllib.request`` (no redirects followed, http and https only), to
+public addresses only unless ``LUMBUNG_WEBHOOK_PRIVATE_TARGETS`` (``targets.py``).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.agriculture.feed import FEED, after_seq
+from services.agriculture.targets import GuardedHTTPHandler, GuardedHTTPSHandler
 from shared.pii import PiiVault
 from shared.ports.bus import BusUnavailable
 from shared.ports.store import CollectionSpec, Doc, Store, StoreUnavailable
@@ -100,13 +102,35 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None  # a 3xx is an answer, not an invitation to post elsewhere
 
 
-_OPENER = urllib.request.build_opener(_NoRedirect)
+# Public addresses only (services/agriculture/targets.py), no proxy, no redirects.
+_GUARDED = urllib.request.build_opener(
+    urllib.request.ProxyHandler({}), _NoRedirect, GuardedHTTPHandler, GuardedHTTPSHandler
+)
+_ANY_ADDRESS = urllib.request.build_opener(_NoRedirect)
 
 
 def http_post(url: str, body: bytes, headers: dict[str, str], timeout_s: float) -> Outcome:
+    """POST to a public address (a private one is a failed delivery, with the reason)."""
+    return _post(_GUARDED, url, body, headers, timeout_s)
+
+
+def http_post_any_address(
+    url: str, body: bytes, headers: dict[str, str], timeout_s: float
+) -> Outcome:
+    """POST wherever the URL points (``LUMBUNG_WEBHOOK_PRIVATE_TARGETS=true``)."""
+    return _post(_ANY_ADDRESS, url, body, headers, timeout_s)
+
+
+def _post(
+    opener: urllib.request.OpenerDirector,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    timeout_s: float,
+) -> Outcome:
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
-        with _OPENER.open(request, timeout=timeout_s) as answer:
+        with opener.open(request, timeout=timeout_s) as answer:
             status = answer.status
     except urllib.error.HTTPError as exc:
         return Outcome(False, f"HTTP {exc.code}")
@@ -346,5 +370,6 @@ def dispatcher_of(runtime: Runtime) -> WebhookDispatcher:
             backoff_s=settings.webhook_backoff_s,
             backoff_max_s=settings.webhook_backoff_max_s,
             timeout_s=settings.webhook_timeout_s,
+            post=http_post_any_address if settings.webhook_private_targets else http_post,
         )
     return found

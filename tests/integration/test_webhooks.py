@@ -115,6 +115,7 @@ def api(tmp_path: Path) -> Iterator[tuple[TestClient, InProcessBus, Settings]]:
         webhook_backoff_max_s=0.5,
         webhook_max_failures=4,
         webhook_timeout_s=2,
+        webhook_private_targets=True,  # the receiver listens on loopback
     )
     bus = InProcessBus(tmp_path / "bus.sqlite3", partitions=3)
     runtime = bootstrap(
