@@ -134,12 +134,12 @@ class Projector:
             EVENTS_CONSUMED.labels(etype).inc(n)
 
         catching_up = len(events) >= self.full_batch
-        live = not self.defer_views and not catching_up and not programs and not villages
+        references = self._fold_references(PROGRAMS, programs, apply_program, touch)
+        references += self._fold_references(VILLAGES, villages, apply_village, touch)
+        live = not self.defer_views and not catching_up and not touched
         months = self.live_months() if live else None
         changes = _Changes(months) if months is not None else None
-        upserts = self._fold_ledgers(by_household, touch, changes)
-        upserts += self._fold_references(PROGRAMS, programs, apply_program, touch)
-        upserts += self._fold_references(VILLAGES, villages, apply_village, touch)
+        upserts = self._fold_ledgers(by_household, touch, changes) + references
         upserts += self._idm_documents(idm)
         markers, pending = self._dirty_markers(touched)
         # the markers first: a village's ledgers never change without a marker already
@@ -249,24 +249,31 @@ class Projector:
     def _fold_references(
         self, collection: str, events: list[Event], fold: Any, touch: Any
     ) -> list[BulkUpsert]:
+        """Programme or village documents; their villages are touched only when a field a
+        view uses changed (not for a redelivery, or a newer event that repeats the same
+        facts: the ordering ``key`` alone does not count)."""
         if not events:
             return []
         key = "program_id" if collection == PROGRAMS else "village_code"
         ids = {getattr(payload, key) for _, payload in events}
-        docs: dict[str, Doc | None] = {
+        before: dict[str, Doc] = {
             k: strip_id(v) for k, v in self.store.get_many(collection, ids).items()
         }
+        docs: dict[str, Doc | None] = dict(before)
         for envelope, payload in events:
             doc_id = getattr(payload, key)
             docs[doc_id] = fold(docs.get(doc_id), envelope, payload)
-            codes = payload.village_codes if collection == PROGRAMS else [payload.village_code]
-            for code in codes:
+        upserts = []
+        for doc_id, doc in docs.items():
+            old = before.get(doc_id)
+            if doc is None or doc == old:
+                continue
+            upserts.append(BulkUpsert(collection, {**doc, "_id": doc_id}))
+            if old is not None and _facts(old) == _facts(doc):
+                continue
+            for code in {*_village_codes(old), *_village_codes(doc)}:
                 touch(code, _ALL_MONTHS)
-        return [
-            BulkUpsert(collection, {**doc, "_id": doc_id})
-            for doc_id, doc in docs.items()
-            if doc is not None
-        ]
+        return upserts
 
     def flush_views(self) -> int:
         """Rebuild the views of every village marked dirty; return how many villages."""
@@ -283,6 +290,16 @@ class Projector:
         if not self.defer_views:
             self.flush_views()
             self.views.roll_over()
+
+
+def _facts(doc: Doc) -> Doc:
+    return {k: v for k, v in doc.items() if k != "key"}
+
+
+def _village_codes(doc: Doc | None) -> list[str]:
+    if doc is None:
+        return []
+    return list(doc.get("village_codes") or [doc["village_code"]])
 
 
 class _Changes:

@@ -98,3 +98,56 @@ def test_live_batches_update_totals_in_place_equal_to_a_rebuild(
     for name in COMPARED:
         assert want[name], name
         assert got[name] == want[name], name
+
+
+def test_a_reference_event_repeating_the_same_facts_rebuilds_nothing(tmp_path: Path) -> None:
+    """A village or programme registered again with the same facts (a newer event, another
+    id) changes no view, so no village is rebuilt; a renamed village is."""
+    from shared.commands import build_event
+    from shared.events import catalogue as ev
+
+    first = scenario(seed=5, facts=60)
+    rt = runtime(tmp_path, "refs")
+    rt.bus.publish(messages(first))
+    fold(rt, batch=100_000)
+    views = aggregator_of(rt).views
+    rebuilt: list[set[str]] = []
+    refresh = views.refresh
+
+    def counting(touched):  # type: ignore[no-untyped-def]
+        rebuilt.append(set(touched))
+        return refresh(touched)
+
+    views.refresh = counting  # type: ignore[method-assign]
+    village = next(e for e in first if e["type"].split(".")[2] == "village_registered")
+    program = next(e for e in first if e["type"].split(".")[2] == "program_created")
+    again = [
+        build_event(
+            ev.VillageRegistered.model_validate(village["data"]),
+            village_code=village["villagecode"],
+            subject=None,
+            event_id="ev-again-1",
+        ),
+        build_event(
+            ev.ProgramCreated.model_validate(program["data"]),
+            village_code=program["villagecode"],
+            subject=None,
+            event_id="ev-again-2",
+        ),
+    ]
+    rt.bus.publish(messages(again))
+    fold(rt, batch=10)
+    assert [r for r in rebuilt if r] == []
+
+    renamed = ev.VillageRegistered.model_validate(village["data"] | {"name": "Desa Baru"})
+    rt.bus.publish(
+        messages(
+            [
+                build_event(
+                    renamed, village_code=village["villagecode"], subject=None, event_id="ev-r"
+                )
+            ]
+        )
+    )
+    fold(rt, batch=10)
+    assert {village["villagecode"]} in rebuilt

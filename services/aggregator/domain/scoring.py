@@ -808,8 +808,11 @@ def village_months_with_totals(
     for ledger in registered:
         for i, row in enumerate(_household_rows(ledger, months, numbers, ends, rules, memo)):
             rows[i].append(row)
-        for i, found in enumerate(_business_windows(ledger, numbers, rules)):
-            businesses[i].update(found)
+        windows = _business_windows(ledger, numbers, rules)
+        if windows is not None:
+            for counts, found in zip(businesses, windows, strict=True):
+                if found:
+                    counts.update(found)
     out = []
     for i, month in enumerate(months):
         statuses = [
@@ -820,15 +823,17 @@ def village_months_with_totals(
         ]
         month_rows = rows[i]
         with_data = [row for row in month_rows if row[0]]
+        every = list(zip(*month_rows, strict=True)) or [()] * 9
+        data = list(zip(*with_data, strict=True)) or [()] * 9
         totals = VillageTotals(
             registered=len(month_rows),
             with_data=len(with_data),
-            index_sum=_exact_sum(row[1] for row in with_data),
-            bands=Counter(row[2] for row in with_data),
+            index_sum=_exact_sum(data[1]),
+            bands=Counter(data[2]),
             pillar_sums=[_exact_sum(column) for column in _columns(with_data)],
-            income=[sum(row[k] for row in month_rows) for k in (4, 5, 6, 7)],
+            income=[sum(every[k]) for k in (4, 5, 6, 7)],
             businesses=businesses[i],
-            adopters=sum(1 for row in with_data if row[8]),
+            adopters=sum(data[8]),
             statuses={
                 hid: [_status_entry(st) for st in group]
                 for hid, group in itertools.groupby(statuses, key=lambda st: st.household_id)
@@ -844,18 +849,33 @@ def _columns(with_data: Sequence[tuple[Any, ...]]) -> list[tuple[float, ...]]:
 
 def _business_windows(
     ledger: Ledger, numbers: Sequence[int], rules: RuleSet
-) -> list[frozenset[str]]:
-    """Per month number: the household's businesses with a sale in the window ending then."""
-    sold = [
+) -> list[frozenset[str]] | None:
+    """Per month number (ascending): the household's businesses with a sale in the window
+    ending then; None if it never sold."""
+    sold = sorted(
         (_month_number(key), entry["b"]) for key, entry in ledger["months"].items() if "b" in entry
-    ]
+    )
     if not sold:
-        return [frozenset()] * len(numbers)
+        return None
     span = rules.window_months
-    return [
-        frozenset(b for n, ids in sold if number - span < n <= number for b in ids)
-        for number in numbers
-    ]
+    out: list[frozenset[str]] = []
+    inside: Counter[str] = Counter()
+    added = dropped = 0
+    current: frozenset[str] = frozenset()
+    for number in numbers:
+        changed = False
+        while added < len(sold) and sold[added][0] <= number:
+            inside.update(sold[added][1])
+            added += 1
+            changed = True
+        while dropped < added and sold[dropped][0] <= number - span:
+            inside.subtract(sold[dropped][1])
+            dropped += 1
+            changed = True
+        if changed:
+            current = frozenset(b for b, n in inside.items() if n > 0)
+        out.append(current)
+    return out
 
 
 def _status_entry(status: EnrolmentStatus) -> list[Any]:
@@ -1052,7 +1072,7 @@ def household_parts(
     numbers = [_month_number(m) for m in months]
     ends = [last_day(m) for m in months]
     rows = _household_rows(ledger, months, numbers, ends, rules, {})
-    windows = _business_windows(ledger, numbers, rules)
+    windows = _business_windows(ledger, numbers, rules) or [frozenset()] * len(months)
     parts: list[HouseholdPart] = []
     for i, month in enumerate(months):
         statuses = (
