@@ -153,7 +153,9 @@ class Projector:
                 for village, items in changes.by_village.items()
                 if village not in pending and village not in changes.blocked
             }
-            for village in self.views.apply_changes(ready, months):
+            done = self.views.apply_changes(ready, months)
+            done |= changes.neutral - changes.blocked - pending - set(changes.by_village)
+            for village in done:
                 self.store.delete(DIRTY, village)
         due = time.monotonic() - self._last_flush >= self.min_flush_interval_s
         if not self.defer_views and not catching_up and due:
@@ -311,6 +313,7 @@ class _Changes:
         self.programs: dict[str, Doc] = {}
         self.by_village: dict[str, list[Change]] = {}
         self.blocked: set[str] = set()  # villages that need a rebuild instead
+        self.neutral: set[str] = set()  # villages touched by changes that count nowhere
 
     def load_programs(self, store: Store, ledgers: Any, batches: Any) -> None:
         """The programmes the batch's households are or become enrolled in (for their
@@ -335,6 +338,11 @@ class _Changes:
     ) -> None:
         village = ledger.get("village_code")
         named = {envelope.villagecode for envelope, _ in events}
+        if old_parts is None and new_parts is None:
+            # not registered before nor after (facts that arrived before the household's
+            # registration): it counts in no village, so no view changes
+            self.neutral.update(v for v in (before, village, *named) if v)
+            return
         if village is None or before not in (None, village) or not named <= {village}:
             self.blocked.update(v for v in (before, village, *named) if v)
             return
