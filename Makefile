@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run    - start the embedded platform on http://127.0.0.1:8000"
 	@echo "make test   - lint, start real Kafka + FerretDB, run every test, stop them"
-	@echo "make test-chaos - the chaos test alone (>= 100k events, ~30 min; CHAOS_* make it smaller)"
+	@echo "make test-chaos - the chaos test alone (>= 100k events, ~20 min; CHAOS_* make it smaller)"
 	@echo "make lint   - ruff check and format check"
 
 $(STAMP): pyproject.toml
@@ -38,7 +38,7 @@ deploy-tools:
 	bash deploy/compose-check/install.sh
 
 # The chaos test runs at the size of issue 8 in `make test` (CI): ~4,700 households,
-# >= 100k events, an aggregator SIGKILL every ~12 s (about 30 minutes on 2 cores). Smaller
+# >= 100k events, an aggregator SIGKILL every ~12 s (about 20 minutes on 2 cores). Smaller
 # runs while iterating, e.g.: make test-chaos CHAOS_HOUSEHOLDS=1000 CHAOS_MIN_EVENTS=20000
 CHAOS_HOUSEHOLDS ?= 4700
 CHAOS_MIN_EVENTS ?= 100000
