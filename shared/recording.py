@@ -6,7 +6,7 @@ its event, and stores both in one atomic write through the write gate (Idempoten
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any, TypeVar
 
@@ -18,7 +18,7 @@ from shared.auth import Principal, Sector, require_village
 from shared.commands import Ids, WriteGate, Written, build_event, insert_once, not_future, today_or
 from shared.errors import Problem, problem_doc
 from shared.events.catalogue import Payload
-from shared.pagination import MAX_LIMIT, PageParams, checked_cursor, page_of
+from shared.pagination import PageParams, checked_cursor, page_of
 from shared.ports.store import Doc, Store
 
 Build = Callable[[str, date], tuple[dict[str, Any], Payload]]
@@ -159,18 +159,6 @@ def record(
         return Written(201, public_view(stored))
 
     return gate.run(action, body=body, params=params)
-
-
-def scan(
-    store: Store, collection: str, where: Mapping[str, Any], after: str | None = None
-) -> Iterator[Doc]:
-    """Every matching document in id order (past the cursor ``after``), a full page a read."""
-    while True:
-        found = store.find(collection, where, limit=MAX_LIMIT, after=after)
-        yield from found.items
-        if found.next_cursor is None:
-            return
-        after = found.next_cursor
 
 
 def record_new(

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from shared.ports.store import CollectionSpec, Doc, Store
+from shared.ports.store import scan as scan_pages
 
 LEDGERS = "agg_ledgers"
 PROGRAMS = "agg_programs"
@@ -50,14 +51,8 @@ def month_key(code: str, month: str) -> str:
 
 
 def scan(store: Store, collection: str, where: dict[str, Any]) -> Iterator[Doc]:
-    """Every document matching ``where``, page by page (bounded memory per page)."""
-    after: str | None = None
-    while True:
-        page = store.find(collection, where, limit=PAGE, after=after)
-        yield from page.items
-        if page.next_cursor is None:
-            return
-        after = page.next_cursor
+    """Every document matching ``where``, ``PAGE`` documents a read."""
+    return scan_pages(store, collection, where, page=PAGE)
 
 
 def strip_id(doc: Doc) -> Doc:

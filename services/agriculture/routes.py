@@ -63,7 +63,7 @@ from shared.events import catalogue as ev
 from shared.events.catalogue import Payload
 from shared.events.envelope import VILLAGE_CODE_PATTERN
 from shared.pagination import PageDep, PageOut
-from shared.ports.store import CollectionSpec, Doc, Store
+from shared.ports.store import CollectionSpec, Doc, Store, scan
 from shared.recording import (
     WRITE_RESPONSES,
     build_from,
@@ -72,7 +72,6 @@ from shared.recording import (
     public_view,
     record,
     record_new,
-    scan,
     store_of,
     write_route,
 )

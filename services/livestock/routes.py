@@ -41,7 +41,7 @@ from shared.events import catalogue as ev
 from shared.events import vocab
 from shared.events.envelope import VILLAGE_CODE_PATTERN
 from shared.pagination import PageDep, PageOut
-from shared.ports.store import CollectionSpec, Store
+from shared.ports.store import CollectionSpec, Store, scan
 from shared.recording import (
     build_from,
     list_in_scope,
@@ -49,7 +49,6 @@ from shared.recording import (
     public_view,
     record,
     record_new,
-    scan,
     store_of,
     write_route,
 )

@@ -41,7 +41,7 @@ from shared.events import catalogue as ev
 from shared.events.envelope import VILLAGE_CODE_PATTERN
 from shared.pagination import PageDep, PageOut, PageParams, checked_cursor
 from shared.pii import PiiVault
-from shared.ports.store import CollectionSpec, Doc, Store
+from shared.ports.store import CollectionSpec, Doc, Store, scan
 from shared.recording import (
     build_from,
     data_fields,
@@ -50,7 +50,6 @@ from shared.recording import (
     payload_from,
     public_view,
     record,
-    scan,
     store_of,
     write_route,
 )

@@ -12,7 +12,7 @@ Adapters: ``shared.adapters.sqlite_store`` and ``shared.adapters.mongo_store``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -151,3 +151,24 @@ class Store(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+
+SCAN_PAGE = 500  # documents a read of ``scan`` unless told
+
+
+def scan(
+    store: Store,
+    collection: str,
+    where: Mapping[str, Any],
+    after: str | None = None,
+    *,
+    page: int | None = None,
+) -> Iterator[Doc]:
+    """Every matching document in id order (past the cursor ``after``), ``page`` documents a
+    read (bounded memory per page)."""
+    while True:
+        found = store.find(collection, where, limit=page or SCAN_PAGE, after=after)
+        yield from found.items
+        if found.next_cursor is None:
+            return
+        after = found.next_cursor

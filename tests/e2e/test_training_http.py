@@ -12,11 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.catalog import SERVICES
-from shared import recording
 from shared.adapters.inproc_bus import InProcessBus
 from shared.adapters.sqlite_store import SqliteStore
 from shared.auth import Role
 from shared.http import create_app
+from shared.ports import store as store_port
 from shared.runtime import bootstrap
 from shared.settings import Settings
 from tests.conftest import DISTRICT, OTHER_VILLAGE, VILLAGE, token
@@ -152,7 +152,7 @@ def test_programme_pages_skip_other_villages_without_losing_or_repeating_any(
     scan_batch: int,
 ) -> None:
     # A small scan batch makes the walk cross store pages inside one answer page.
-    monkeypatch.setattr(recording, "MAX_LIMIT", scan_batch)
+    monkeypatch.setattr(store_port, "SCAN_PAGE", scan_batch)
     mine = []
     for n in range(12):
         villages = [VILLAGE] if n % 3 == 0 else [OTHER_VILLAGE]

@@ -15,8 +15,8 @@ from shared.adapters.docs import encode_cursor
 from shared.adapters.sqlite_store import SqliteStore
 from shared.events import catalogue as ev
 from shared.pagination import MAX_LIMIT
-from shared.ports.store import BulkUpsert, CollectionSpec
-from shared.recording import build_from, data_fields, payload_from, scan
+from shared.ports.store import BulkUpsert, CollectionSpec, scan
+from shared.recording import build_from, data_fields, payload_from
 
 DAY = date(2026, 3, 1)
 
