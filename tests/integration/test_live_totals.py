@@ -56,6 +56,20 @@ def documents(rt: Runtime) -> dict[str, list[dict]]:
     }
 
 
+def rebuilds_of(rt: Runtime) -> list[set[str]]:
+    """The villages of each full rebuild the runtime's view builder does from now on."""
+    views = aggregator_of(rt).views
+    rebuilt: list[set[str]] = []
+    refresh = views.refresh
+
+    def counting(touched):  # type: ignore[no-untyped-def]
+        rebuilt.append(set(touched))
+        return refresh(touched)
+
+    views.refresh = counting  # type: ignore[method-assign]
+    return rebuilt
+
+
 def late_events() -> list[dict]:
     """Households of the same villages registering and acting later (no reference events:
     those take the rebuild path), with pathway facts of a programme not known yet."""
@@ -110,15 +124,7 @@ def test_a_reference_event_repeating_the_same_facts_rebuilds_nothing(tmp_path: P
     rt = runtime(tmp_path, "refs")
     rt.bus.publish(messages(first))
     fold(rt, batch=100_000)
-    views = aggregator_of(rt).views
-    rebuilt: list[set[str]] = []
-    refresh = views.refresh
-
-    def counting(touched):  # type: ignore[no-untyped-def]
-        rebuilt.append(set(touched))
-        return refresh(touched)
-
-    views.refresh = counting  # type: ignore[method-assign]
+    rebuilt = rebuilds_of(rt)
     village = next(e for e in first if e["type"].split(".")[2] == "village_registered")
     program = next(e for e in first if e["type"].split(".")[2] == "program_created")
     again = [
@@ -166,15 +172,7 @@ def test_facts_before_a_registration_rebuild_nothing_and_count_once_registered(
     live = runtime(tmp_path, "early")
     live.bus.publish(messages(first))
     fold(live, batch=100_000)
-    views = aggregator_of(live).views
-    rebuilt: list[set[str]] = []
-    refresh = views.refresh
-
-    def counting(touched):  # type: ignore[no-untyped-def]
-        rebuilt.append(set(touched))
-        return refresh(touched)
-
-    views.refresh = counting  # type: ignore[method-assign]
+    rebuilt = rebuilds_of(live)
     live.bus.publish(messages(facts))
     fold(live, batch=7)
     live.bus.publish(messages(registrations))
