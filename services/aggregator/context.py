@@ -11,6 +11,9 @@ from shared.runtime import Runtime
 
 # The live consumer rebuilds touched villages at most this often under steady load.
 VIEW_FLUSH_INTERVAL_S = 0.25
+# Under steady load, district months take in their villages' changes at most this often
+# (an idle poll writes them at once); village months change with every batch.
+DISTRICT_FLUSH_INTERVAL_S = 1.0
 
 
 @dataclass
@@ -37,6 +40,7 @@ def aggregator_of(runtime: Runtime) -> Aggregator:
             views,
             full_batch=runtime.settings.consumer_batch,
             min_flush_interval_s=VIEW_FLUSH_INTERVAL_S,
+            district_interval_s=DISTRICT_FLUSH_INTERVAL_S,
         )
         found = Aggregator(rules, views, projector)
         runtime.extras["aggregator"] = found

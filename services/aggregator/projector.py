@@ -77,6 +77,7 @@ class Projector:
         defer_views: bool = False,
         full_batch: int = 1000,
         min_flush_interval_s: float = 0.0,
+        district_interval_s: float = 0.0,
     ) -> None:
         self.store = store
         self.views = views
@@ -88,6 +89,10 @@ class Projector:
         # rest, and an idle poll's tick rebuilds whatever is left).
         self.min_flush_interval_s = min_flush_interval_s
         self._last_flush = float("-inf")
+        # A live batch's district patches are held and written at most this often (0: with
+        # every batch); each district month lists every village of its district.
+        self.district_interval_s = district_interval_s
+        self._last_district_flush = time.monotonic()
         self._live_months: tuple[str, list[str]] | None = None  # (current month, its range)
 
     def live_months(self) -> list[str] | None:
@@ -101,6 +106,7 @@ class Projector:
         return self._live_months[1]
 
     def apply(self, events: Sequence[Event]) -> None:
+        self.views.recover_districts()
         touched: dict[str, str] = {}
 
         def touch(village: str | None, month: str) -> None:
@@ -153,10 +159,13 @@ class Projector:
                 for village, items in changes.by_village.items()
                 if village not in pending and village not in changes.blocked
             }
-            done = self.views.apply_changes(ready, months)
+            hold = self.district_interval_s > 0
+            done = self.views.apply_changes(ready, months, hold_districts=hold)
             done |= changes.neutral - changes.blocked - pending - set(changes.by_village)
             for village in done:
                 self.store.delete(DIRTY, village)
+            if time.monotonic() - self._last_district_flush >= self.district_interval_s:
+                self.flush_districts()
         due = time.monotonic() - self._last_flush >= self.min_flush_interval_s
         if not self.defer_views and not catching_up and due:
             self.flush_views()
@@ -277,19 +286,28 @@ class Projector:
                 touch(code, _ALL_MONTHS)
         return upserts
 
-    def flush_views(self) -> int:
-        """Rebuild the views of every village marked dirty; return how many villages."""
+    def flush_views(self, *, workers: int = 1) -> int:
+        """Rebuild the views of every village marked dirty (``workers``: processes that may
+        share the work); return how many villages."""
         self._last_flush = time.monotonic()
         pending = {d["_id"]: d["first"] for d in scan(self.store, DIRTY, {})}
-        self.views.refresh(pending)
+        self.views.refresh(pending, workers=workers)
         for village in pending:
             self.store.delete(DIRTY, village)
         return len(pending)
 
+    def flush_districts(self) -> int:
+        """Write the district patches held back; return how many district months."""
+        self._last_district_flush = time.monotonic()
+        return self.views.flush_districts()
+
     def tick(self) -> None:
-        """Called when a poll finds nothing new: rebuild what was deferred while catching up,
-        then precompute a newly begun month (not during a replay)."""
+        """Called when a poll finds nothing new: write the held district patches, rebuild
+        what was deferred while catching up, then precompute a newly begun month (not during
+        a replay)."""
         if not self.defer_views:
+            self.views.recover_districts()
+            self.flush_districts()
             self.flush_views()
             self.views.roll_over()
 

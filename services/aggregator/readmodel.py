@@ -9,6 +9,8 @@
   (``VillageTotals``), so a change of a few households updates it without reading the rest;
 - ``agg_state``: how far the precomputed months reach;
 - ``agg_dirty``: villages whose precomputed months must be rebuilt (from a first month);
+- ``agg_district_dirty``: districts whose months wait for village patches held in memory
+  (from a first month); one left behind by a crash means a rebuild of those months;
 - ``agg_idm``: each village's IDM (Indeks Desa Membangun) per year, from idm_recorded.
 """
 
@@ -29,6 +31,7 @@ DISTRICT_MONTHS = "agg_district_months"
 VILLAGE_TOTALS = "agg_village_totals"
 STATE = "agg_state"
 DIRTY = "agg_dirty"
+DISTRICT_DIRTY = "agg_district_dirty"
 IDM = "agg_idm"
 COLLECTIONS = (
     CollectionSpec(LEDGERS, indexes=("village_code",)),
@@ -40,6 +43,7 @@ COLLECTIONS = (
     CollectionSpec(VILLAGE_TOTALS),
     CollectionSpec(STATE),
     CollectionSpec(DIRTY),
+    CollectionSpec(DISTRICT_DIRTY),
     CollectionSpec(IDM, indexes=("village_code",)),
 )
 READ_MODEL = tuple(spec.name for spec in COLLECTIONS)

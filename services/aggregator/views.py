@@ -9,12 +9,22 @@ batch that changes a few households then updates their villages by taking each h
 old part away and adding its new one (``apply_changes``), and patches those villages'
 entries in the district months: the work is per changed household, not per household of
 the village. The result is the same document a rebuild gives, to the bit.
+
+A district month lists every village of the district (a few hundred), so patching it is the
+dearest write of a live batch. The live aggregator therefore holds the district patches in
+memory and writes them at most once per interval (``flush_districts``); a durable marker per
+district, written with the village documents, says which months wait. A marker a crash left
+behind is found before the next batch and those months are rebuilt from the village months.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date
+from itertools import repeat
+from multiprocessing import get_context
+from multiprocessing.context import BaseContext
 from typing import Any
 
 from services.aggregator.domain.months import add_months, month_of, month_range
@@ -28,6 +38,7 @@ from services.aggregator.domain.scoring import (
     village_months_with_totals,
 )
 from services.aggregator.readmodel import (
+    DISTRICT_DIRTY,
     DISTRICT_MONTHS,
     STATE,
     VILLAGE_MONTHS,
@@ -45,6 +56,54 @@ from shared.ports.store import BulkUpsert, Doc, Store
 Change = tuple[str, list[HouseholdPart] | None, list[HouseholdPart] | None]
 
 
+# A rebuild of at least this many villages may use worker processes, a few villages a task.
+PARALLEL_MIN_VILLAGES = 16
+VILLAGES_PER_TASK = 8
+
+
+def _village_upserts(
+    store: Store, rules: RuleSet, village_code: str, months: list[str]
+) -> list[BulkUpsert]:
+    """The village month and totals documents of ``village_code``, rebuilt from its ledgers."""
+    ledgers = village_ledgers(store, [village_code])
+    programs = programs_of(store, ledgers)
+    upserts: list[BulkUpsert] = []
+    for month, (summary, statuses, totals) in zip(
+        months,
+        village_months_with_totals(
+            ledgers, programs, village_code=village_code, months=months, rules=rules
+        ),
+        strict=True,
+    ):
+        summary["follow_ups"] = follow_ups(statuses)
+        upserts += ViewBuilder._village_docs(village_code, month, summary, totals)
+    return upserts
+
+
+def _worker_context() -> BaseContext:
+    """Workers fork from a fresh server process that has imported this module already,
+    never from this one (whose threads may hold locks). As with every start method but
+    fork, a script run by its path must guard its entry point (``if __name__ ==
+    "__main__"``): each worker imports the main module."""
+    context = get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
+
+
+_worker_stores: dict[str, Store] = {}  # per worker process: one connection per store
+
+
+def _villages_in_worker(
+    opener: Callable[[], Store], rules: RuleSet, jobs: list[tuple[str, list[str]]]
+) -> list[BulkUpsert]:
+    """A task of a worker process: the documents of a few villages (written by the parent)."""
+    key = repr(opener)  # each task unpickles its own copy of the same opener
+    store = _worker_stores.get(key)
+    if store is None:
+        store = _worker_stores[key] = opener()
+    return [u for code, months in jobs for u in _village_upserts(store, rules, code, months)]
+
+
 class ViewBuilder:
     def __init__(
         self, store: Store, rules: RuleSet, clock: Callable[[], date], *, history_months: int
@@ -53,6 +112,10 @@ class ViewBuilder:
         self.rules = rules
         self.clock = clock
         self.history_months = history_months
+        # (district, month) -> village -> summary, not yet written into the district month
+        self._district_patches: dict[tuple[str, str], dict[str, Doc]] = {}
+        self._district_marked: dict[str, str] = {}  # district -> first month its marker names
+        self._recovered = False
 
     def current_month(self) -> str:
         return month_of(self.clock())
@@ -94,39 +157,57 @@ class ViewBuilder:
             BulkUpsert(VILLAGE_TOTALS, {"_id": key, **where, **totals.to_doc()}),
         ]
 
-    def refresh(self, touched: Mapping[str, str]) -> None:
+    def refresh(self, touched: Mapping[str, str], *, workers: int = 1) -> None:
         """Rebuild village months from each village's first touched month to now, then the
-        districts of those villages for the same months."""
+        districts of those villages for the same months. With ``workers`` > 1 and many
+        villages, worker processes compute the villages (each on its own connection to the
+        store) while this one writes what they return."""
         if not touched:
             return
+        # held patches first: one of them may be older than what this rebuild writes
+        self.flush_districts()
         last, floor = self.current_month(), self.first_month()
         districts: dict[str, str] = {}
-        upserts: list[BulkUpsert] = []
+        jobs: list[tuple[str, list[str]]] = []
         for village_code, first in sorted(touched.items()):
             months = month_range(max(first, floor), last)
             if not months:
                 continue
-            ledgers = village_ledgers(self.store, [village_code])
-            programs = programs_of(self.store, ledgers)
-            for month, (summary, statuses, totals) in zip(
-                months,
-                village_months_with_totals(
-                    ledgers, programs, village_code=village_code, months=months, rules=self.rules
-                ),
-                strict=True,
-            ):
-                summary["follow_ups"] = follow_ups(statuses)
-                upserts += self._village_docs(village_code, month, summary, totals)
+            jobs.append((village_code, months))
             district = village_code[:4]
             districts[district] = min(districts.get(district, months[0]), months[0])
-        self.store.bulk_replace(upserts)
+        opener = self.store.reopener() if workers > 1 else None
+        if opener is not None and len(jobs) >= PARALLEL_MIN_VILLAGES:
+            with ProcessPoolExecutor(workers, mp_context=_worker_context()) as pool:
+                chunks = [
+                    jobs[i : i + VILLAGES_PER_TASK] for i in range(0, len(jobs), VILLAGES_PER_TASK)
+                ]
+                for upserts in pool.map(
+                    _villages_in_worker, repeat(opener), repeat(self.rules), chunks
+                ):
+                    self.store.bulk_replace(upserts)
+        else:
+            self.store.bulk_replace(
+                [
+                    u
+                    for code, months in jobs
+                    for u in _village_upserts(self.store, self.rules, code, months)
+                ]
+            )
         self._refresh_districts(districts, last)
         self.store.replace(STATE, {"_id": "views", "through": last})
 
-    def apply_changes(self, changes: Mapping[str, list[Change]], months: list[str]) -> set[str]:
+    def apply_changes(
+        self,
+        changes: Mapping[str, list[Change]],
+        months: list[str],
+        *,
+        hold_districts: bool = False,
+    ) -> set[str]:
         """Update the precomputed months of each village in ``changes`` by its households'
         changes; return the villages done. A village some of whose months are not stored as
-        totals is left out (the caller rebuilds it)."""
+        totals is left out (the caller rebuilds it). With ``hold_districts`` the district
+        months are patched by the next ``flush_districts`` (a marker is stored now)."""
         wanted: dict[str, list[int]] = {}  # village -> indexes of the months that change
         for village, items in changes.items():
             wanted[village] = [
@@ -157,9 +238,49 @@ class ViewBuilder:
                 upserts += self._village_docs(village, month, summary, totals)
                 patches.setdefault((village[:4], month), {})[village] = summary
             done.add(village)
-        self.store.bulk_replace(upserts)
-        self._patch_districts(patches)
+        if not hold_districts:
+            self.store.bulk_replace(upserts)
+            self._patch_districts(patches)
+            return done
+        for (district, month), summaries in patches.items():
+            self._district_patches.setdefault((district, month), {}).update(summaries)
+            marked = self._district_marked.get(district)
+            if marked is None or month < marked:
+                self._district_marked[district] = month
+                upserts.append(BulkUpsert(DISTRICT_DIRTY, {"_id": district, "first": month}))
+        self.store.bulk_replace(upserts)  # the village months and the markers, together
         return done
+
+    def recover_districts(self) -> int:
+        """Rebuild the district months named by markers this process did not write (a
+        crash left them); return how many districts. Runs once, before the first batch."""
+        if self._recovered:
+            return 0
+        left = {
+            d["_id"]: d["first"]
+            for d in scan(self.store, DISTRICT_DIRTY, {})
+            if d["_id"] not in self._district_marked
+        }
+        if left:
+            self._refresh_districts(
+                {d: max(first, self.first_month()) for d, first in left.items()},
+                self.current_month(),
+            )
+            for district in left:
+                self.store.delete(DISTRICT_DIRTY, district)
+        self._recovered = True
+        return len(left)
+
+    def flush_districts(self) -> int:
+        """Write the district patches held in memory; return how many district months."""
+        if not self._district_patches:
+            return 0
+        self._patch_districts(self._district_patches)  # kept in memory if this fails
+        count, marked = len(self._district_patches), self._district_marked
+        self._district_patches, self._district_marked = {}, {}
+        for district in marked:
+            self.store.delete(DISTRICT_DIRTY, district)
+        return count
 
     def _patch_districts(self, patches: Mapping[tuple[str, str], Mapping[str, Doc]]) -> None:
         """Put new village summaries into their stored district months (the other villages'

@@ -36,7 +36,7 @@ from kafka.structs import OffsetAndMetadata
 from pymongo import MongoClient
 
 from services.aggregator.context import aggregator_of
-from services.aggregator.readmodel import DIRTY, READ_MODEL, STATE, scan
+from services.aggregator.readmodel import DIRTY, DISTRICT_DIRTY, READ_MODEL, STATE, scan
 from services.aggregator.service import SERVICE, TOPICS
 from shared.adapters.inproc_bus import InProcessBus
 from shared.adapters.mongo_store import MARKERS, MongoStore
@@ -305,7 +305,7 @@ def read_model(store: Store) -> dict[str, dict[str, dict]]:
     return {
         name: {str(d["_id"]): d for d in scan(store, name, {})}
         for name in READ_MODEL
-        if name not in (STATE, DIRTY)
+        if name not in (STATE, DIRTY, DISTRICT_DIRTY)
     }
 
 
@@ -451,6 +451,7 @@ def test_chaos_every_figure_equals_the_offline_recomputation(
             return (
                 group_lag(kafka_bootstrap, f"agg-{unique}", tps) == 0
                 and live_store.count(DIRTY) == 0
+                and live_store.count(DISTRICT_DIRTY) == 0  # no district patch held
             )
 
         wait_for(settled, timeout_s=900, interval_s=2, what="the aggregator to catch up")

@@ -7,9 +7,12 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from services.aggregator.context import aggregator_of
 from services.aggregator.readmodel import (
     DIRTY,
+    DISTRICT_DIRTY,
     DISTRICT_MONTHS,
     LEDGERS,
     VILLAGE_MONTHS,
@@ -62,9 +65,9 @@ def rebuilds_of(rt: Runtime) -> list[set[str]]:
     rebuilt: list[set[str]] = []
     refresh = views.refresh
 
-    def counting(touched):  # type: ignore[no-untyped-def]
+    def counting(touched, **kw):  # type: ignore[no-untyped-def]
         rebuilt.append(set(touched))
-        return refresh(touched)
+        return refresh(touched, **kw)
 
     views.refresh = counting  # type: ignore[method-assign]
     return rebuilt
@@ -93,8 +96,8 @@ def test_live_batches_update_totals_in_place_equal_to_a_rebuild(
     in_place: list[int] = []
     apply_changes = views.apply_changes
 
-    def counting(changes, months):  # type: ignore[no-untyped-def]
-        done = apply_changes(changes, months)
+    def counting(changes, months, **kw):  # type: ignore[no-untyped-def]
+        done = apply_changes(changes, months, **kw)
         in_place.append(len(done))
         return done
 
@@ -184,5 +187,69 @@ def test_facts_before_a_registration_rebuild_nothing_and_count_once_registered(
     rebuilt_store.bus.publish(messages(first + late))
     fold(rebuilt_store, batch=100_000)
     got, want = documents(live), documents(rebuilt_store)
+    for name in COMPARED:
+        assert got[name] == want[name], name
+
+
+def test_district_patches_are_held_and_a_crash_rebuilds_those_months(tmp_path: Path) -> None:
+    """Under load the district months take in their villages' changes at most once per
+    interval: meanwhile a marker per district is stored with the village months. A process
+    that dies holding patches leaves the markers; the next one rebuilds those months first."""
+    first, late = scenario(seed=5, facts=300), late_events()
+    want_rt = runtime(tmp_path, "want")
+    want_rt.bus.publish(messages(first + late))
+    fold(want_rt, batch=100_000)
+    want = documents(want_rt)
+
+    live = runtime(tmp_path, "held")
+    live.bus.publish(messages(first))
+    fold(live, batch=100_000)
+    projector = aggregator_of(live).projector
+    projector.district_interval_s = 3600.0  # nothing written by the interval in this test
+    live.bus.publish(messages(late))
+    worker = ConsumerWorker(live.bus, "g", TOPICS, projector, batch=5, poll_timeout_s=0.01)
+    while worker.lag():
+        worker.step()  # never an idle step: no tick writes the held patches
+    worker.stop()
+    held = documents(live)
+    assert held[VILLAGE_MONTHS] == want[VILLAGE_MONTHS]
+    assert held[DISTRICT_MONTHS] != want[DISTRICT_MONTHS]
+    assert {d["_id"] for d in scan(live.store, DISTRICT_DIRTY, {})} == {
+        d["district_code"] for d in want[DISTRICT_MONTHS]
+    }
+    # the process dies holding the patches: a new one on the same store and log
+    again = runtime(tmp_path, "held")
+    fold(again, batch=5)
+    assert list(scan(again.store, DISTRICT_DIRTY, {})) == []
+    got = documents(again)
+    for name in COMPARED:
+        assert got[name] == want[name], name
+
+
+def test_a_rebuild_by_worker_processes_writes_the_same_documents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: Store
+) -> None:
+    """``refresh(workers=2)`` (what a replay does at its end): worker processes, each on its
+    own connection to the store (SQLite, FerretDB), compute the villages; the documents equal
+    a rebuild in this process."""
+    from services.aggregator import views as views_module
+
+    rt = runtime(tmp_path, "workers", store)
+    rt.bus.publish(messages(scenario(seed=5, facts=300) + late_events()))
+    fold(rt, batch=100_000)
+    want = documents(rt)
+    villages = {d["village_code"]: "0000-00" for d in want[VILLAGE_MONTHS]}
+    assert len(villages) > 1
+    for name in (VILLAGE_MONTHS, VILLAGE_TOTALS, DISTRICT_MONTHS):
+        rt.store.drop(name)
+
+    def not_here(*args: object) -> list:
+        raise AssertionError("a village was computed in the parent process")
+
+    monkeypatch.setattr(views_module, "PARALLEL_MIN_VILLAGES", 1)
+    monkeypatch.setattr(views_module, "VILLAGES_PER_TASK", 1)
+    monkeypatch.setattr(views_module, "_village_upserts", not_here)  # not in the workers
+    aggregator_of(rt).views.refresh(villages, workers=2)
+    got = documents(rt)
     for name in COMPARED:
         assert got[name] == want[name], name
