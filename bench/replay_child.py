@@ -4,7 +4,8 @@ Runs the real ``services.aggregator.replay.replay`` on the embedded path (in-pro
 log + SQLite store in DATA_DIR; the store file is deleted first, so the read model starts
 empty) and prints one JSON line: events, seconds, rate, the time spent folding events versus
 rebuilding views, CPU seconds and the process's peak RSS (VmHWM; ru_maxrss too, which on
-Linux also carries the parent's size over the fork and exec).
+Linux also carries the parent's size over the fork and exec), and the peak of the sum over
+the process and its descendants (the worker processes that build the views at the end).
 With --mark-live, the live consumer groups' offsets (the aggregator's and the agriculture
 feed builder's) are then set to the end of the log, so an embedded platform started on
 DATA_DIR has nothing left to consume (for the read and freshness figures): a platform that
@@ -14,9 +15,11 @@ had lived through that history would have consumed it as it came.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sqlite3
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -30,6 +33,48 @@ def _vm_hwm_mb() -> float | None:
     except OSError:
         return None
     return None
+
+
+class TreeMemory:
+    """Samples the resident memory of this process and all its descendants (the view
+    builder's worker processes and their fork server) every ``every_s``; keeps the peak sum."""
+
+    def __init__(self, every_s: float = 0.25) -> None:
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every_s,), daemon=True)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self, every_s: float) -> None:
+        me = os.getpid()
+        while not self._stop.wait(every_s):
+            parents: dict[int, int] = {}
+            rss: dict[int, int] = {}
+            for entry in Path("/proc").iterdir():
+                if not entry.name.isdigit():
+                    continue
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                parents[int(entry.name)] = int(fields[1])
+                rss[int(entry.name)] = int(fields[21]) * PAGE
+            tree, grew = {me}, True
+            while grew:
+                more = {pid for pid, parent in parents.items() if parent in tree} - tree
+                grew = bool(more)
+                tree |= more
+            self.peak_mb = max(self.peak_mb, sum(rss.get(pid, 0) for pid in tree) / 2**20)
+
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def main() -> None:
@@ -58,7 +103,8 @@ def main() -> None:
             print(f"[replay] {done:,}/{total:,} events", file=sys.stderr, flush=True)
 
     try:
-        result = replay(runtime, progress=progress)
+        with TreeMemory() as tree:
+            result = replay(runtime, progress=progress)
     finally:
         runtime.close()
     folded = min((t for t, done, _ in marks if done == result.events), default=started)
@@ -86,6 +132,8 @@ def main() -> None:
                 # water mark of this process's own memory; both are reported.
                 "peak_rss_mb": _vm_hwm_mb() or usage.ru_maxrss / 1024,
                 "ru_maxrss_mb": usage.ru_maxrss / 1024,
+                # with the view builder's worker processes (sampled every 0.25 s)
+                "peak_tree_rss_mb": tree.peak_mb,
             }
         )
     )

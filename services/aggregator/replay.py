@@ -2,13 +2,15 @@
 
 The read model is emptied, then every topic is read from its start with a fresh consumer
 group (Kafka in distributed mode, the stored in-process log in embedded mode). Views are
-rebuilt once at the end instead of after every batch. The live consumer group keeps its
+rebuilt once at the end instead of after every batch, by worker processes (one per core)
+when the store can be opened again from another process. The live consumer group keeps its
 offsets: whatever it redelivers afterwards is already in the ledgers and is skipped by id,
 so nothing counts twice.
 """
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -38,8 +40,17 @@ class ReplayResult:
 
 
 def replay(
-    runtime: Runtime, *, progress: Progress | None = None, batch: int = 5000, idle_polls: int = 3
+    runtime: Runtime,
+    *,
+    progress: Progress | None = None,
+    batch: int = 5000,
+    idle_polls: int = 3,
+    view_workers: int | None = None,
 ) -> ReplayResult:
+    """``view_workers``: processes that rebuild the villages' views at the end (default:
+    one per core, at most 4)."""
+    if view_workers is None:
+        view_workers = min(os.cpu_count() or 1, 4)
     started = time.perf_counter()
     agg = aggregator_of(runtime)
     for collection in READ_MODEL:
@@ -71,6 +82,6 @@ def replay(
                 break  # the consumer owns every partition and has read to the end of each
     finally:
         worker.stop()
-    villages = projector.flush_views()
+    villages = projector.flush_views(workers=view_workers)
     agg.views.roll_over()
     return ReplayResult(done, worker.dead_letters, villages, time.perf_counter() - started)

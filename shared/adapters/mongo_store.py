@@ -19,9 +19,10 @@ collection is a lookup by ``_id`` alone, the one filter FerretDB resolves with a
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
@@ -128,6 +129,7 @@ class MongoStore(Store):
             tz_aware=True,
         )
         self._db = self._client[database]
+        self._opened_with = (url, database, timeout_ms)
         self._ferretdb: bool | None = None
         self._sizes: dict[str, tuple[float, int]] = {}
 
@@ -397,6 +399,10 @@ class MongoStore(Store):
             self._client.admin.command("ping")
         except PyMongoError as exc:
             raise self._guard(exc) from exc
+
+    def reopener(self) -> Callable[[], Store] | None:
+        url, database, timeout_ms = self._opened_with
+        return functools.partial(MongoStore, url, database, timeout_ms=timeout_ms)
 
     def close(self) -> None:
         self._client.close()

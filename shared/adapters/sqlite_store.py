@@ -6,11 +6,12 @@ Documents are JSON; indexed fields get expression indexes. One connection guarde
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import groupby
 from operator import attrgetter
 from pathlib import Path
@@ -71,6 +72,7 @@ class SqliteStore(Store):
     def __init__(self, path: str | Path = ":memory:") -> None:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._path = str(path)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -333,6 +335,9 @@ class SqliteStore(Store):
 
     def ping(self) -> None:
         self._query("SELECT 1", ())
+
+    def reopener(self) -> Callable[[], Store] | None:
+        return None if self._path == ":memory:" else functools.partial(SqliteStore, self._path)
 
     def close(self) -> None:
         with self._lock:

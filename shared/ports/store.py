@@ -12,7 +12,7 @@ Adapters: ``shared.adapters.sqlite_store`` and ``shared.adapters.mongo_store``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -151,6 +151,11 @@ class Store(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def reopener(self) -> Callable[[], Store] | None:
+        """A picklable callable that opens another connection to the same data, for a
+        worker process; None when there is no such thing (an in-memory store)."""
+        return None
 
 
 SCAN_PAGE = 500  # documents a read of ``scan`` unless told
