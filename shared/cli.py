@@ -14,6 +14,7 @@ from rich.console import Console
 
 from shared.auth import Role, mint_token
 from shared.demo import console as out
+from shared.integrations.messages import sentence
 from shared.settings import Mode, Settings
 
 if TYPE_CHECKING:
@@ -39,29 +40,52 @@ Settings come from LUMBUNG_* environment variables (see README)."""
 
 
 class CliError(Exception):
-    """A refusal with a message for the operator (exit code 2)."""
+    """A refusal with a message for the operator (exit code 2), Bahasa Indonesia first:
+    ``sentence("<kalimat>", "<sentence>")``."""
 
 
-def _in_process(settings: Settings, what: str) -> None:
+# what the refused command should do instead: (Bahasa Indonesia, English)
+SEED = ("isi data demo", "seed it")
+IMPORT = ("impor", "import")
+Advice = tuple[str, str]
+
+
+def _in_process(settings: Settings, what: Advice) -> None:
     """Writes in this process need the embedded store, and no platform running beside it."""
     if settings.mode is not Mode.EMBEDDED:
         raise CliError(
-            "in distributed mode each service owns its database: "
-            f"{what} through the running platform with --url"
+            sentence(
+                "mode terdistribusi: setiap layanan memiliki basis datanya sendiri, jadi "
+                f"{what[0]} melalui platform yang sedang berjalan dengan --url",
+                "in distributed mode each service owns its database: "
+                f"{what[1]} through the running platform with --url",
+            )
         )
-    _refuse_if_running(settings, f"{what} with --url")
+    _refuse_if_running(settings, (f"{what[0]} dengan --url", f"{what[1]} with --url"))
 
 
-def _refuse_if_running(settings: Settings, what: str) -> None:
+def _refuse_if_running(settings: Settings, what: Advice) -> None:
     """Embedded mode has one SQLite writer: never write beside a running platform."""
     from shared.demo.seed import platform_running
 
     if settings.mode is Mode.EMBEDDED and platform_running(settings):
         url = f"http://{settings.host}:{settings.port}"
         raise CliError(
-            f"a Lumbung platform is running on {url} with this data directory; "
-            f"{what} (or stop the platform first)"
+            sentence(
+                f"platform Lumbung sedang berjalan di {url} dengan direktori data ini; "
+                f"{what[0]} (atau hentikan platform terlebih dahulu)",
+                f"a Lumbung platform is running on {url} with this data directory; "
+                f"{what[1]} (or stop the platform first)",
+            )
         )
+
+
+def _unreachable(url: str, exc: OSError) -> CliError:
+    return CliError(sentence(f"tidak dapat menghubungi {url}: {exc}", f"cannot reach {url}"))
+
+
+def _unreadable(path: object, exc: Exception) -> CliError:
+    return CliError(sentence(f"tidak dapat membaca {path}: {exc}", f"cannot read {path}"))
 
 
 # token ------------------------------------------------------------------------------------
@@ -114,7 +138,7 @@ def _demo(args: argparse.Namespace) -> int:
         print_sizes(console, config)
         return 0
     if args.url is None:
-        _in_process(settings, "seed it")
+        _in_process(settings, SEED)
     report = _seed(settings, config, args, console)
     print_seed_report(console, config, report)
     return 1 if report.send.failed else 0
@@ -142,7 +166,7 @@ def _seed(
                 )
             )
         except OSError as exc:
-            raise CliError(f"cannot reach {args.url}: {exc}") from None
+            raise _unreachable(args.url, exc) from None
         finally:
             client.close()
         return SeedReport(sent)
@@ -157,7 +181,10 @@ def _replay(args: argparse.Namespace) -> int:
 
     settings, console = Settings(), out.console()
     if not args.force:
-        _refuse_if_running(settings, "pass --force to replay anyway")
+        _refuse_if_running(
+            settings,
+            ("tambahkan --force untuk tetap memutar ulang", "pass --force to replay anyway"),
+        )
     runtime = bootstrap(settings, [SERVICES["aggregator"]], label="aggregator")
     tune_gc()
     runtime.start(background=False)
@@ -177,7 +204,7 @@ def _import(args: argparse.Namespace) -> int:
     try:
         text = read_text(args.file)
     except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"cannot read {args.file}: {exc}") from None
+        raise _unreadable(args.file, exc) from None
     return _import_plan(args, args.file, plan_kind(KINDS[args.kind], text))
 
 
@@ -187,7 +214,7 @@ def _table(path: Path, sheet: str | None = None) -> Table:
     try:
         return read_table(path, sheet=sheet)
     except (OSError, UnicodeDecodeError, SourceError) as exc:
-        raise CliError(f"cannot read {path}: {exc}") from None
+        raise _unreadable(path, exc) from None
 
 
 def _import_extension(args: argparse.Namespace) -> int:
@@ -209,7 +236,7 @@ def _import_idm(args: argparse.Namespace) -> int:
     try:
         text = read_text(args.file)
     except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"cannot read {args.file}: {exc}") from None
+        raise _unreadable(args.file, exc) from None
     return _import_plan(args, args.file, plan_idm(text, args.village))
 
 
@@ -261,10 +288,10 @@ def _import_into(
                     run_plan(plan, RemoteTarget(client, token), dry_run=args.dry_run, progress=rows)
                 )
             except OSError as exc:
-                raise CliError(f"cannot reach {args.url}: {exc}") from None
+                raise _unreachable(args.url, exc) from None
             finally:
                 client.close()
-        _in_process(settings, "import")
+        _in_process(settings, IMPORT)
         with embedded_platform(settings) as app:
             target = LocalTarget(app, settings.secret)
             report = asyncio.run(run_plan(plan, target, dry_run=args.dry_run, progress=rows))
@@ -275,7 +302,13 @@ def _import_into(
 
 def _minted(settings: Settings, district: str | None) -> str:
     if district is None:
-        raise CliError("with --url, pass --token, or --district to mint one from LUMBUNG_SECRET")
+        raise CliError(
+            sentence(
+                "dengan --url, berikan --token, atau --district untuk membuat token dari "
+                "LUMBUNG_SECRET",
+                "with --url, pass --token, or --district to mint one from LUMBUNG_SECRET",
+            )
+        )
     return mint_token(
         settings.secret, role=Role.DISTRICT_ADMIN, sub="lumbung-import", district=district
     )

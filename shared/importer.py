@@ -36,7 +36,14 @@ from services.commerce.models import SaleCreate
 from services.registry.models import HouseholdCreate
 from shared.demo.transport import Client, Reply
 from shared.events.catalogue import Id
-from shared.integrations.messages import FUTURE, NO_HOUSEHOLD, bilingual, missing, reason
+from shared.integrations.messages import (
+    FUTURE,
+    NO_HOUSEHOLD,
+    bilingual,
+    missing,
+    reason,
+    sentence,
+)
 from shared.integrations.sources import HEADER_LINE, Record, Table, read_csv
 
 ROW = "(row)"
@@ -327,6 +334,12 @@ class ImportAborted(RuntimeError):
     """The target refused the import as a whole (bad token, unreachable platform)."""
 
 
+REFUSED_TOKEN = sentence(
+    "platform menolak token (401): periksa --token",
+    "the platform refused the token (401): check --token",
+)
+
+
 def idempotency_key(kind: str, material: list[Any], secret: str | None) -> str:
     """From a call's content; keyed (HMAC) when the content holds personal numbers."""
     canonical = json.dumps(material, sort_keys=True, default=str).encode()
@@ -376,7 +389,7 @@ class _Run:
         if reply.ok:
             return reply.body, []
         if reply.status == 401:
-            raise ImportAborted("the platform refused the token (401): check --token")
+            raise ImportAborted(REFUSED_TOKEN)
         if reply.status == 404:
             missing = [RowError(item.line, lookup.field, lookup.missing, item.file)]
             return None, missing if lookup.required else []
@@ -534,7 +547,7 @@ class RemoteTarget:
         if reply.ok:
             return None, None
         if reply.status == 401:
-            raise ImportAborted("the platform refused the token (401): check --token")
+            raise ImportAborted(REFUSED_TOKEN)
         if reply.status == 404:
             return None, ref.missing
         if reply.status == 403:

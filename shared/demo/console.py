@@ -18,13 +18,15 @@ from rich.progress import (
 )
 from rich.table import Table
 
+# progress stages: Bahasa Indonesia first, English in brackets
 LABELS = {
-    "households": "Seeding households",
-    "publish": "Publishing events",
-    "aggregate": "Aggregating views",
-    "replay": "Replaying events",
-    "rows": "Baris (rows)",  # imports: Bahasa Indonesia first
+    "households": "Mengisi rumah tangga (Seeding households)",
+    "publish": "Menerbitkan peristiwa (Publishing events)",
+    "aggregate": "Menyusun tampilan (Aggregating views)",
+    "replay": "Memutar ulang peristiwa (Replaying events)",
+    "rows": "Baris (rows)",
 }
+WIDTH = max(len(label) for label in LABELS.values())
 
 
 def console() -> Console:
@@ -49,7 +51,7 @@ class Bars:
 @contextmanager
 def bars(out: Console) -> Iterator[Bars]:
     progress = Progress(
-        TextColumn("{task.description:<20}"),
+        TextColumn(f"{{task.description:<{WIDTH}}}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),

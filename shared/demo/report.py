@@ -1,5 +1,5 @@
-"""The summaries the commands end with: seeding and replay in English with Indonesian in
-brackets; imports (read by village operators) in Bahasa Indonesia with English in brackets."""
+"""The summaries the commands end with (demo, replay, import): Bahasa Indonesia first,
+English in brackets."""
 
 from __future__ import annotations
 
@@ -13,32 +13,37 @@ from rich.console import Console
 from shared.demo.console import grid, summary
 from shared.demo.model import DISTRICT_CODE, DemoConfig
 from shared.demo.scenario import generate, plan_villages
-from shared.integrations.messages import bilingual
+from shared.integrations.messages import bilingual, sentence
 
 if TYPE_CHECKING:
     from services.aggregator.replay import ReplayResult
     from shared.demo.seed import SeedReport
     from shared.importer import ImportReport
 
+# service -> (Bahasa Indonesia, English)
 SECTORS = (
-    ("registry", "Registry (registrasi)"),
-    ("training", "Training (pelatihan)"),
-    ("commerce", "UMKM (usaha)"),
-    ("agriculture", "Farming (pertanian)"),
-    ("livestock", "Livestock (peternakan)"),
+    ("registry", ("Registrasi", "registry")),
+    ("training", ("Pelatihan", "training")),
+    ("commerce", ("UMKM", "small businesses")),
+    ("agriculture", ("Pertanian", "farming")),
+    ("livestock", ("Peternakan", "livestock")),
 )
 SHOWN_FAILURES = 10
+DRY_RUN = bilingual("Uji coba: tidak ada yang disimpan", "dry run: nothing was written")
 
 
 def _district_rows(config: DemoConfig) -> list[tuple[str, object]]:
     villages = plan_villages(config)
     return [
-        ("District (kabupaten)", f"{DISTRICT_CODE} (fictional, province 99)"),
-        ("Villages (desa)", len(villages)),
-        ("Households (rumah tangga)", config.households),
-        ("Trainees (peserta)", sum(len(v.trainees) for v in villages)),
-        ("History", f"2023-03 .. {config.today:%Y-%m}"),
-        ("Seed", config.seed),
+        (
+            bilingual("Kabupaten fiktif, provinsi 99", "fictional district, province 99"),
+            DISTRICT_CODE,
+        ),
+        (bilingual("Desa", "villages"), len(villages)),
+        (bilingual("Rumah tangga", "households"), config.households),
+        (bilingual("Peserta pelatihan", "trainees"), sum(len(v.trainees) for v in villages)),
+        (bilingual("Riwayat", "history"), f"2023-03 .. {config.today:%Y-%m}"),
+        (bilingual("Benih acak", "seed"), config.seed),
     ]
 
 
@@ -49,47 +54,72 @@ def print_sizes(console: Console, config: DemoConfig) -> None:
     for command in generate(config):
         by_service[command.service] += 1
     rows = _district_rows(config)
-    rows += [(label, by_service[service]) for service, label in SECTORS]
-    rows += [("Writes (total)", sum(by_service.values()))]
-    rows += [("Seconds to generate", time.perf_counter() - started)]
-    console.print(summary("Demo district (dry run: nothing written)", rows))
+    rows += [(bilingual(*label), by_service[service]) for service, label in SECTORS]
+    rows += [(bilingual("Jumlah penulisan", "writes, total"), sum(by_service.values()))]
+    rows += [
+        (bilingual("Detik membuat data", "seconds to generate"), time.perf_counter() - started)
+    ]
+    console.print(summary(bilingual("Kabupaten demo", "demo district"), rows))
+    console.print(DRY_RUN)
 
 
 def print_seed_report(console: Console, config: DemoConfig, report: SeedReport) -> None:
     send = report.send
     rows = _district_rows(config)
-    rows += [(f"{label}: writes", send.by_service[service]) for service, label in SECTORS]
     rows += [
-        ("Written now", send.written),
-        ("Already there (replayed)", send.replayed),
-        ("Failed", send.failed),
-        ("Seconds: writing", send.seconds),
-        ("Writes per second", send.rate),
+        (bilingual(f"{indonesian}: penulisan", f"{english}: writes"), send.by_service[service])
+        for service, (indonesian, english) in SECTORS
+    ]
+    rows += [
+        (bilingual("Ditulis sekarang", "written now"), send.written),
+        (bilingual("Sudah ada", "already there, replayed"), send.replayed),
+        (bilingual("Gagal", "failed"), send.failed),
+        (bilingual("Detik: menulis", "seconds: writing"), send.seconds),
+        (bilingual("Penulisan per detik", "writes per second"), send.rate),
     ]
     settled = report.settled
     if settled is not None:
         rows += [
-            ("Events published", settled.published),
-            ("Events aggregated", settled.aggregated),
-            ("Villages with fresh views", settled.villages_rebuilt),
-            ("Seconds: publishing", settled.publish_seconds),
-            ("Seconds: aggregating", settled.aggregate_seconds),
+            (bilingual("Peristiwa diterbitkan", "events published"), settled.published),
+            (bilingual("Peristiwa diagregasi", "events aggregated"), settled.aggregated),
+            (
+                bilingual("Desa dengan tampilan baru", "villages with fresh views"),
+                settled.villages_rebuilt,
+            ),
+            (bilingual("Detik: menerbitkan", "seconds: publishing"), settled.publish_seconds),
+            (
+                bilingual("Detik: menyusun tampilan", "seconds: aggregating"),
+                settled.aggregate_seconds,
+            ),
         ]
-    rows += [("Seconds: total", report.seconds)]
-    console.print(summary("Demo district seeded (data demo)", rows))
+    rows += [(bilingual("Detik: total", "seconds: total"), report.seconds)]
+    console.print(summary(bilingual("Kabupaten demo sudah diisi", "demo district seeded"), rows))
     if send.failures:
         failures = [
             (c.method, c.path, r.status, _detail(r.body)) for c, r in send.failures[:SHOWN_FAILURES]
         ]
         console.print(
             grid(
-                f"Failed writes (first {len(failures)})",
-                ["method", "path", "status", "detail"],
+                bilingual(
+                    f"Penulisan gagal, {len(failures)} pertama",
+                    f"failed writes, first {len(failures)}",
+                ),
+                [
+                    bilingual("metode", "method"),
+                    bilingual("jalur", "path"),
+                    bilingual("kode status", "status"),
+                    bilingual("rincian", "detail"),
+                ],
                 failures,
             )
         )
     if settled is None:
-        console.print("The platform's aggregator is bringing its views up to date.")
+        console.print(
+            sentence(
+                "Agregator platform sedang memperbarui tampilannya",
+                "the platform's aggregator is bringing its views up to date",
+            )
+        )
 
 
 def _detail(body: object) -> str:
@@ -100,13 +130,14 @@ def _detail(body: object) -> str:
 
 def print_replay(console: Console, result: ReplayResult) -> None:
     rows = [
-        ("Events replayed", result.events),
-        ("Dead letters", result.dead_letters),
-        ("Villages rebuilt", result.villages),
-        ("Seconds", result.seconds),
-        ("Events per second", result.rate),
+        (bilingual("Peristiwa diputar ulang", "events replayed"), result.events),
+        (bilingual("Pesan tak terproses", "dead letters"), result.dead_letters),
+        (bilingual("Desa dibangun ulang", "villages rebuilt"), result.villages),
+        (bilingual("Detik", "seconds"), result.seconds),
+        (bilingual("Peristiwa per detik", "events per second"), result.rate),
     ]
-    console.print(summary("Read model rebuilt (replay)", rows))
+    title = bilingual("Model baca dibangun ulang", "read model rebuilt by replay")
+    console.print(summary(title, rows))
 
 
 # what an import records, by Call.label: (Bahasa Indonesia, English)
@@ -124,8 +155,7 @@ RECORDS = {
 
 
 def print_import(console: Console, file: Path, report: ImportReport) -> None:
-    """The import's summary, Bahasa Indonesia first with English in brackets (the
-    other commands' summaries are still English first)."""
+    """The import's summary, Bahasa Indonesia first with English in brackets."""
     if report.errors:
         columns = [bilingual("baris", "line"), bilingual("kolom", "field")]
         columns += [bilingual("alasan", "reason")]
@@ -153,9 +183,7 @@ def print_import(console: Console, file: Path, report: ImportReport) -> None:
         )
     )
     if report.dry_run:
-        console.print(
-            bilingual("Uji coba: tidak ada yang disimpan", "dry run: nothing was written")
-        )
+        console.print(DRY_RUN)
 
 
 def _new_and_already(label: str) -> str:

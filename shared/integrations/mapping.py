@@ -35,6 +35,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from shared.integrations.messages import sentence
+
 MAPPINGS_DIR = Path(__file__).parent / "mappings"
 
 
@@ -100,11 +102,18 @@ def load_mapping(name_or_path: str) -> Mapping:
     if not path.suffix:
         path = MAPPINGS_DIR / f"{name_or_path}.toml"
         if not path.exists():
-            raise MappingError(f"no mapping {name_or_path!r} (shipped: {', '.join(available())})")
+            raise MappingError(
+                sentence(
+                    f"tidak ada pemetaan {name_or_path!r}; yang tersedia: {', '.join(available())}",
+                    f"no mapping {name_or_path!r}",
+                )
+            )
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise MappingError(f"cannot read {path}: {exc}") from None
+        raise MappingError(
+            sentence(f"tidak dapat membaca {path}: {exc}", f"cannot read {path}")
+        ) from None
     return parse_mapping(text, str(path))
 
 

@@ -65,6 +65,11 @@ def bilingual(indonesian: str, english: str) -> str:
     return f"{indonesian} ({english})"
 
 
+def sentence(indonesian: str, english: str) -> str:
+    """A whole sentence for the operator (refusals, notices): ``"<kalimat>. (<sentence>)"``."""
+    return f"{indonesian}. ({english})"
+
+
 def _text(value: Any) -> str:
     """A ctx value as people write it: 0.0 -> 0, 1e8 -> 100000000."""
     if isinstance(value, float) and value.is_integer():

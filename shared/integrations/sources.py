@@ -102,10 +102,17 @@ def read_xlsx(path: Path, sheet: str | None = None) -> Table:
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises zipfile, KeyError and its own errors
-        raise SourceError(f"not an XLSX workbook: {type(exc).__name__}") from None
+        raise SourceError(
+            bilingual("bukan buku kerja XLSX", f"not an XLSX workbook: {type(exc).__name__}")
+        ) from None
     try:
         if sheet is not None and sheet not in book.sheetnames:
-            raise SourceError(f"no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})")
+            raise SourceError(
+                bilingual(
+                    f"tidak ada lembar {sheet!r}; lembar yang ada: {', '.join(book.sheetnames)}",
+                    "no such sheet",
+                )
+            )
         ws = book[sheet] if sheet is not None else book.worksheets[0]
         rows = ws.iter_rows(values_only=True)
         header = [_cell(v)[0] for v in next(rows, ())]
@@ -126,13 +133,20 @@ def _json_objects(text: str) -> list[tuple[int, Any]]:
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise SourceError(f"not JSON: {exc}") from None
+        raise SourceError(bilingual("bukan JSON", f"not JSON: {exc}")) from None
     if isinstance(data, dict):
         lists = [v for v in data.values() if isinstance(v, list)]
         if len(lists) != 1:
-            raise SourceError("a JSON object must hold exactly one array of records")
+            raise SourceError(
+                bilingual(
+                    "objek JSON harus berisi tepat satu larik rekaman",
+                    "a JSON object must hold exactly one array of records",
+                )
+            )
     elif not isinstance(data, list):
-        raise SourceError("JSON must be an array of records")
+        raise SourceError(
+            bilingual("JSON harus berupa larik rekaman", "JSON must be an array of records")
+        )
     decoder = json.JSONDecoder()
     start = text.index("[")
     if isinstance(data, dict):  # the one array inside the object

@@ -213,7 +213,8 @@ def test_a_missing_file_is_a_usage_error(
     settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["import", "sales", str(tmp_path / "none.csv")]) == 2
-    assert "cannot read" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "tidak dapat membaca" in err and "(cannot read" in err
 
 
 @contextmanager
@@ -247,9 +248,16 @@ def test_import_into_a_running_platform_over_http(
         assert main(["import", "sales", str(file), "--url", url, "--district", "3204"]) == 1
         assert main(["import", "sales", str(file), "--url", url, "--district", "3204"]) == 1
         assert main(["import", "sales", str(file), "--url", url]) == 2
-    out = capsys.readouterr()
-    assert "6 " in out.out and "usaha tidak ditemukan" in out.out
-    assert "--token" in out.err
+        no_token = capsys.readouterr()
+        assert main(["import", "sales", str(file), "--url", url, "--token", "x"]) == 2
+        refused = capsys.readouterr().err
+    assert "6 " in no_token.out and "usaha tidak ditemukan" in no_token.out
+    assert "dengan --url, berikan --token, atau --district" in no_token.err
+    assert "(with --url, pass --token, or --district" in no_token.err
+    assert refused.endswith(
+        "platform menolak token (401): periksa --token. "
+        "(the platform refused the token (401): check --token)\n"
+    )
     assert _count(settings, SALES) == 3
 
 
@@ -262,7 +270,9 @@ def test_in_process_import_refuses_while_the_platform_runs(
         with pytest.MonkeyPatch.context() as env:
             env.setenv("LUMBUNG_PORT", port)
             assert main(["import", "sales", str(file)]) == 2
-    assert "--url" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "sedang berjalan di" in err and "impor dengan --url" in err
+    assert "is running on" in err and "import with --url" in err
     assert _count(settings, SALES) == 0
 
 

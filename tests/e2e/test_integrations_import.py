@@ -399,4 +399,10 @@ def test_json_error_report_and_unknown_mapping(
         "(no registered household of this village has this NIK)",
     }
     assert main(["import", "extension", str(FIXTURES / "rdkk.csv"), "--mapping", "simlu"]) == 2
-    assert "no mapping 'simlu'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "tidak ada pemetaan 'simlu'; yang tersedia: " in err and "(no mapping 'simlu')" in err
+    xlsx = FIXTURES / "petani.xlsx"
+    assert main([*FARMERS, str(xlsx), "--sheet", "Lembar9", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert f"tidak dapat membaca {xlsx}: tidak ada lembar 'Lembar9'; lembar yang ada: " in err
+    assert err.endswith(f" (no such sheet). (cannot read {xlsx})\n")

@@ -22,6 +22,8 @@ from tests.servers import free_port
 
 COMMANDS = ("run", "token", "demo", "replay", "import")
 SMALL = ["--households", "10", "--villages", "5"]
+WRITTEN = "Ditulis sekarang (written now)"
+FAILED = "Gagal (failed)"
 
 
 @pytest.fixture
@@ -156,7 +158,8 @@ def test_demo_dry_run_counts_without_writing(
 ) -> None:
     assert main(["demo", "--dry-run", *SMALL]) == 0
     out = capsys.readouterr().out
-    assert "dry run" in out and int(_row(out, "Writes (total)").replace(",", "")) > 100
+    assert "Uji coba: tidak ada yang disimpan (dry run: nothing was written)" in out
+    assert int(_row(out, "Jumlah penulisan (writes, total)").replace(",", "")) > 100
     assert not env.sqlite_path.exists()
 
 
@@ -168,11 +171,11 @@ def test_demo_seeds_once_and_seeding_again_adds_nothing(
     assert main(["demo", "--seed", "3", *SMALL]) == 0
     again = capsys.readouterr().out
 
-    written = int(_row(first, "Written now").replace(",", ""))
-    assert written > 100 and _row(first, "Failed") == "0"
-    assert _row(first, "Events aggregated").replace(",", "") == str(written)
-    assert _row(again, "Written now") == "0"
-    assert _row(again, "Already there (replayed)").replace(",", "") == str(written)
+    written = int(_row(first, WRITTEN).replace(",", ""))
+    assert written > 100 and _row(first, FAILED) == "0"
+    assert _row(first, "Peristiwa diagregasi (events aggregated)").replace(",", "") == str(written)
+    assert _row(again, WRITTEN) == "0"
+    assert _row(again, "Sudah ada (already there, replayed)").replace(",", "") == str(written)
 
 
 def test_demo_into_a_running_platform_over_http(
@@ -181,8 +184,8 @@ def test_demo_into_a_running_platform_over_http(
     with live_platform(env) as url:
         assert main(["demo", "--households", "5", "--villages", "5", "--url", url]) == 0
     out = capsys.readouterr().out
-    assert int(_row(out, "Written now").replace(",", "")) > 50
-    assert _row(out, "Failed") == "0"
+    assert int(_row(out, WRITTEN).replace(",", "")) > 50
+    assert _row(out, FAILED) == "0"
 
 
 def test_demo_into_an_unreachable_platform_stops_with_a_message(
@@ -190,7 +193,8 @@ def test_demo_into_an_unreachable_platform_stops_with_a_message(
 ) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     assert main(["demo", *SMALL, "--url", url]) == 2
-    assert f"cannot reach {url}" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"tidak dapat menghubungi {url}: " in err and f". (cannot reach {url})" in err
 
 
 def test_demo_with_impossible_sizes_is_a_usage_error(
@@ -231,7 +235,9 @@ def test_in_process_commands_refuse_beside_a_running_platform(
     with healthy_port() as port:
         monkeypatch.setenv("LUMBUNG_PORT", str(port))
         assert main(argv) == 2
-    assert "is running on" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "platform Lumbung sedang berjalan di http://" in err and "is running on" in err
+    assert "(atau hentikan platform terlebih dahulu)" in err
     assert not env.sqlite_path.exists()
 
 
@@ -249,7 +255,9 @@ def test_distributed_mode_writes_only_through_a_running_platform(
     monkeypatch.setenv("LUMBUNG_SECRET", "s" * 40)
     monkeypatch.setenv("LUMBUNG_PII_KEY", "p" * 40)
     assert main(argv) == 2
-    assert "--url" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "mode terdistribusi: setiap layanan memiliki basis datanya sendiri" in err
+    assert "in distributed mode each service owns its database" in err and "--url" in err
 
 
 # replay -------------------------------------------------------------------------------------
@@ -257,7 +265,7 @@ def test_replay_rebuilds_the_same_views(env: Settings, capsys: pytest.CaptureFix
     from services.main import embedded_app
 
     main(["demo", *SMALL])
-    written = int(_row(capsys.readouterr().out, "Written now").replace(",", ""))
+    written = int(_row(capsys.readouterr().out, WRITTEN).replace(",", ""))
     headers = {"Authorization": f"Bearer {demo_token(env)}"}
 
     def district() -> dict[str, object]:
@@ -268,9 +276,10 @@ def test_replay_rebuilds_the_same_views(env: Settings, capsys: pytest.CaptureFix
     assert main(["replay"]) == 0
     out = capsys.readouterr().out
 
-    assert _row(out, "Events replayed").replace(",", "") == str(written)
-    assert _row(out, "Dead letters") == "0"
-    assert _row(out, "Villages rebuilt") == "5"
+    assert "Model baca dibangun ulang (read model rebuilt by replay)" in out
+    assert _row(out, "Peristiwa diputar ulang (events replayed)").replace(",", "") == str(written)
+    assert _row(out, "Pesan tak terproses (dead letters)") == "0"
+    assert _row(out, "Desa dibangun ulang (villages rebuilt)") == "5"
     assert district() == before
 
 

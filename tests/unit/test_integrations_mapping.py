@@ -77,7 +77,7 @@ def test_a_mapping_feeding_an_unknown_field_or_missing_a_required_one_is_refused
     no_nik = FARMERS.replace('"NIK" = "nik"\n', "")
     with pytest.raises(MappingError, match="no column feeds nik"):
         extension.check_mapping(parse_mapping(no_nik))
-    with pytest.raises(MappingError, match="no mapping 'nope'"):
+    with pytest.raises(MappingError, match=r"tidak ada pemetaan 'nope'; .*\(no mapping 'nope'\)"):
         load_mapping("nope")
 
 
