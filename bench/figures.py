@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import baselines
-from bench.common import PY, ROOT, bare_server, lumbung_server, run_json, say, token
+from bench.common import PY, ROOT, bare_server, lumbung_server, percentile, run_json, say, token
 from bench.data import read_messages
 from shared.demo import DemoConfig, generate
 from shared.demo.model import Command
@@ -345,15 +345,44 @@ def freshness(env: Env, rep: int, *, data_dir: Path, rate: float, seconds: float
 
 
 # 6. read -----------------------------------------------------------------------------------
-def read(env: Env, *, data_dir: Path, requests: int, seconds: float) -> dict:
-    """p50/p99 of GET /resilience/districts/9901 on the embedded platform over a replayed
-    read model (one client connection, so no queueing inflates the latency)."""
+def read(
+    env: Env, *, data_dirs: dict[str, Path], requests: int, seconds: float, blocks: int = 10
+) -> dict[str, dict]:
+    """p50/p99 of GET /resilience/districts/9901 on the embedded platform over each replayed
+    read model (one client connection, so no queueing inflates the latency). One server per
+    history runs at once, and the requests go in ``blocks`` turns (the order rotating), so a
+    change in the machine's load falls on every history alike."""
     path = "/resilience/districts/9901"
-    with lumbung_server("services", _embedded_env(data_dir), env.work / "logs" / "read.log") as s:
-        _load(_spec(s.url, [[["GET", path, None, None]] * 50], concurrency=1), env, 120)
-        groups = [[["GET", path, None, None]] for _ in range(requests)]
-        spec = _spec(s.url, groups, concurrency=1, max_requests=requests, max_seconds=seconds)
-        return _load(spec, env, seconds + 60)
+    per_block = max(1, requests // blocks)
+    with contextlib.ExitStack() as stack:
+        servers = {
+            label: stack.enter_context(
+                lumbung_server(
+                    "services", _embedded_env(d), env.work / "logs" / f"read-{label}.log"
+                )
+            )
+            for label, d in data_dirs.items()
+        }
+        for s in servers.values():
+            _load(_spec(s.url, [[["GET", path, None, None]] * 50], concurrency=1), env, 120)
+        latencies: dict[str, list[float]] = {label: [] for label in servers}
+        labels = list(servers)
+        for block in range(blocks):
+            for label in labels[block % len(labels) :] + labels[: block % len(labels)]:
+                groups = [[["GET", path, None, None]] for _ in range(per_block)]
+                spec = _spec(
+                    servers[label].url, groups, concurrency=1, max_requests=per_block,
+                    max_seconds=seconds / blocks, keep_latencies=True,
+                )  # fmt: skip
+                latencies[label] += _load(spec, env, seconds / blocks + 60)["latencies_ms"]
+    return {
+        label: {
+            "requests": len(values),
+            "p50_ms": percentile(values, 50),
+            "p99_ms": percentile(values, 99),
+        }
+        for label, values in latencies.items()
+    }
 
 
 __all__ = ["ROOT", "Env"]

@@ -198,6 +198,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         "probe_errors": probe_errors,
         "probe_p50_ms": percentile(probe_delays, 50) * 1000,
         "probe_p99_ms": percentile(probe_delays, 99) * 1000,
+        **({"latencies_ms": [x * 1000 for x in latencies]} if spec.get("keep_latencies") else {}),
         "probe_max_ms": max(probe_delays, default=float("nan")) * 1000,
     }
 

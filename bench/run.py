@@ -191,8 +191,8 @@ def main() -> int:
             )
             R["replay"].append(r)
     if want("read"):
-        # Replay every history first, then measure them in turns (repetition-major), so a
-        # change in the machine's load between measurements falls on all histories alike.
+        # Replay every history first, then serve them all at once and measure them in
+        # alternating blocks, so a change in the machine's load falls on all histories alike.
         R["read"] = {}
         histories: dict[str, Path] = {}
         for label, ds in (
@@ -213,10 +213,10 @@ def main() -> int:
                 histories[label] = data_dir
             R["read"][label] = {"events": events_in(histories[label] / "bus.sqlite3"), "runs": []}
         for rep in range(reps):
-            for label, data_dir in histories.items():
-                r = figures.read(
-                    env, data_dir=data_dir, requests=plan.read_requests, seconds=plan.read_seconds
-                )
+            got = figures.read(
+                env, data_dirs=histories, requests=plan.read_requests, seconds=plan.read_seconds
+            )
+            for label, r in got.items():
                 say(f"  read {label} rep {rep}: p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms")
                 R["read"][label]["runs"].append(r)
         for label, data_dir in histories.items():
