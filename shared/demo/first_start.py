@@ -11,6 +11,7 @@ from rich.console import Console
 from shared.auth import Role, mint_token
 from shared.demo.console import bars
 from shared.demo.model import DISTRICT_CODE, DISTRICT_NAME, DemoConfig
+from shared.integrations.messages import sentence
 from shared.settings import Settings
 
 DEMO_OFF = frozenset({"off", "0", "false", "no"})
@@ -53,19 +54,35 @@ def first_start(settings: Settings, console: Console, *, seed_demo: bool = True)
         from shared.demo.seed import seed_embedded
 
         config = demo_config()
+        size = f"{config.households} households, {config.villages} villages"
         console.print(
-            f"First start: seeding the demo district {DISTRICT_CODE} ({config.households} "
-            f"households, {config.villages} villages; LUMBUNG_DEMO=off skips this) ..."
+            sentence(
+                f"Mulai pertama: mengisi kabupaten demo {DISTRICT_CODE} ({config.households} "
+                f"rumah tangga, {config.villages} desa; LUMBUNG_DEMO=off melewatinya)",
+                f"First start: seeding the demo district {DISTRICT_CODE} ({size}; "
+                "LUMBUNG_DEMO=off skips this)",
+            )
         )
         try:
             with bars(console) as progress:
                 report = seed_embedded(settings, config, progress=progress)
         except KeyboardInterrupt:
-            console.print("Seeding interrupted: `lumbung demo` completes it (it is idempotent).")
+            console.print(
+                sentence(
+                    "Pengisian terhenti: `lumbung demo` menyelesaikannya (aman diulang)",
+                    "Seeding interrupted: `lumbung demo` completes it (it is idempotent)",
+                )
+            )
             raise
         print_seed_report(console, config, report)
         if report.send.failed:
-            console.print(f"{report.send.failed} demo writes failed; the platform starts anyway.")
+            failed = report.send.failed
+            console.print(
+                sentence(
+                    f"{failed} penulisan demo gagal; platform tetap dijalankan",
+                    f"{failed} demo writes failed; the platform starts anyway",
+                )
+            )
         demo_villages = config.villages
     if demo_villages:
         token = mint_token(
@@ -75,6 +92,13 @@ def first_start(settings: Settings, console: Console, *, seed_demo: bool = True)
             district=DISTRICT_CODE,
             ttl=timedelta(hours=settings.token_ttl_hours),
         )
-        console.print(f"Demo district {DISTRICT_CODE} ({DISTRICT_NAME}): open the dashboard at")
+        console.print(
+            f"Kabupaten demo {DISTRICT_CODE} ({DISTRICT_NAME}): buka dasbor di "
+            f"(demo district {DISTRICT_CODE}: open the dashboard at)"
+        )
         console.print(f"  {login_url(settings, token)}", soft_wrap=True)
-        console.print(f"Bearer token (district admin {DISTRICT_CODE}):", token, soft_wrap=True)
+        console.print(
+            f"Token Bearer (admin kabupaten {DISTRICT_CODE}; bearer token, district admin):",
+            token,
+            soft_wrap=True,
+        )

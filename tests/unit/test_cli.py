@@ -97,6 +97,7 @@ def test_first_start_seeds_the_demo_and_prints_a_login_link(
     out = capsys.readouterr().out
 
     assert served == [None]
+    assert "Mulai pertama: mengisi kabupaten demo 9901" in out
     assert "First start: seeding the demo district 9901" in out
     link = re.search(r"http://127\.0\.0\.1:\d+/login\?token=(\S+)", out)
     assert link is not None
