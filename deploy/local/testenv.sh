@@ -5,7 +5,8 @@
 #
 #   install  install both (in parallel) if needed
 #   up       install if needed, start both (in parallel), write
-#            $LUMBUNG_CACHE/run/testenv.env and print its export lines on
+#            $LUMBUNG_CACHE/run/testenv.env (for servers with their own state
+#            directories: testenv.env in the Kafka state) and print its export lines on
 #            stdout (everything else goes to stderr), so this works:
 #              eval "$(deploy/local/testenv.sh up)"
 #   down     stop both; always exits 0
@@ -23,7 +24,15 @@ source "$HERE/lib.sh"
 RUN_DIR="$LUMBUNG_CACHE/run"
 KAFKA_STATE="${LUMBUNG_KAFKA_STATE:-$RUN_DIR/kafka}"
 FERRETDB_STATE="${LUMBUNG_FERRETDB_STATE:-$RUN_DIR/ferretdb}"
-ENV_OUT="$RUN_DIR/testenv.env"
+# The env file describes the servers beside it: the default servers' is
+# $LUMBUNG_CACHE/run/testenv.env; servers with their own state directories (the
+# benchmark's, a second pair) get theirs inside their Kafka state, so starting
+# them never overwrites the default servers' file.
+if [[ "$KAFKA_STATE" == "$RUN_DIR/kafka" && "$FERRETDB_STATE" == "$RUN_DIR/ferretdb" ]]; then
+  ENV_OUT="$RUN_DIR/testenv.env"
+else
+  ENV_OUT="$KAFKA_STATE/testenv.env"
+fi
 
 # Run "kafka.sh ARG" and "ferretdb.sh ARG" in parallel; their stdout goes to
 # our stderr. Fails if either fails (after both have finished).
@@ -51,7 +60,7 @@ cmd_up() {
   fi
   kafka_env="$(lb_read_kv "$KAFKA_STATE/env" LUMBUNG_TEST_KAFKA_BOOTSTRAP)"
   mongo_env="$(lb_read_kv "$FERRETDB_STATE/env" LUMBUNG_TEST_MONGO_URL)"
-  mkdir -p "$RUN_DIR"
+  mkdir -p "$(dirname "$ENV_OUT")"
   lb_write_file "$ENV_OUT" "export LUMBUNG_TEST_KAFKA_BOOTSTRAP=$kafka_env
 export LUMBUNG_TEST_MONGO_URL=$mongo_env
 export LUMBUNG_CACHE=$LUMBUNG_CACHE
