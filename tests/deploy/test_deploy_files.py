@@ -538,11 +538,12 @@ def test_the_feed_builder_and_webhook_dispatcher_run_in_one_pod_only(
     )
 
 
-def test_aggregator_replicas_do_not_exceed_partitions(k8s: list[dict[str, Any]]) -> None:
+def test_the_aggregator_is_one_replica_never_two_at_once(k8s: list[dict[str, Any]]) -> None:
+    """District months are patched by read-modify-write: two aggregators would race."""
     config = _by_kind(k8s, "ConfigMap")["lumbung-config"]["data"]
-    partitions = int(config["LUMBUNG_KAFKA_PARTITIONS"])
     aggregator = _by_kind(k8s, "Deployment")["aggregator"]
-    assert 1 <= aggregator["spec"]["replicas"] <= partitions
+    assert aggregator["spec"]["replicas"] == 1
+    assert aggregator["spec"]["strategy"]["type"] == "Recreate"
     assert config["LUMBUNG_CONSUMER_GROUP"] == "lumbung-aggregator"
     assert config["LUMBUNG_MODE"] == "distributed"
 
