@@ -14,14 +14,16 @@ had lived through that history would have consumed it as it came.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import resource
 import sqlite3
 import sys
 import threading
 import time
 from pathlib import Path
+
+import psutil
 
 
 def _vm_hwm_mb() -> float | None:
@@ -53,28 +55,13 @@ class TreeMemory:
         self._thread.join()
 
     def _run(self, every_s: float) -> None:
-        me = os.getpid()
+        me = psutil.Process()
         while not self._stop.wait(every_s):
-            parents: dict[int, int] = {}
-            rss: dict[int, int] = {}
-            for entry in Path("/proc").iterdir():
-                if not entry.name.isdigit():
-                    continue
-                try:
-                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                parents[int(entry.name)] = int(fields[1])
-                rss[int(entry.name)] = int(fields[21]) * PAGE
-            tree, grew = {me}, True
-            while grew:
-                more = {pid for pid, parent in parents.items() if parent in tree} - tree
-                grew = bool(more)
-                tree |= more
-            self.peak_mb = max(self.peak_mb, sum(rss.get(pid, 0) for pid in tree) / 2**20)
-
-
-PAGE = os.sysconf("SC_PAGE_SIZE")
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):  # a worker may end meanwhile
+                    total += proc.memory_info().rss
+            self.peak_mb = max(self.peak_mb, total / 2**20)
 
 
 def main() -> None:
