@@ -91,7 +91,9 @@ class NaiveProjector:
         if village:
             self.touched[village] = min(self.touched.get(village, month), month)
 
-    def apply(self, events: Sequence[tuple[CloudEvent, ev.Payload]]) -> None:
+    def apply(
+        self, events: Sequence[tuple[CloudEvent, ev.Payload]], *, backlog: int | None = None
+    ) -> None:
         for envelope, payload in events:
             household = household_id_of(payload)
             if household is not None:

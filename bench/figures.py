@@ -175,6 +175,7 @@ def publish(env: Env, rep: int, *, bus_file: Path, events: int) -> dict:
 
 # 3. aggregate ------------------------------------------------------------------------------
 def _aggregator_parts(store: Any) -> tuple[Any, Any]:
+    from services.aggregator.context import DISTRICT_FLUSH_INTERVAL_S, VIEW_FLUSH_INTERVAL_S
     from services.aggregator.domain.rules import DEFAULT_RULES
     from services.aggregator.projector import Projector
     from services.aggregator.readmodel import COLLECTIONS
@@ -182,7 +183,15 @@ def _aggregator_parts(store: Any) -> tuple[Any, Any]:
 
     store.ensure(COLLECTIONS)
     views = ViewBuilder(store, DEFAULT_RULES, date.today, history_months=24)
-    return views, Projector(store, views, full_batch=1000)
+    # the service's own intervals (services.aggregator.context)
+    projector = Projector(
+        store,
+        views,
+        full_batch=1000,
+        min_flush_interval_s=VIEW_FLUSH_INTERVAL_S,
+        district_interval_s=DISTRICT_FLUSH_INTERVAL_S,
+    )
+    return views, projector
 
 
 def _consume(env: Env, handler: Any, expected: int, max_seconds: float) -> tuple[int, float]:

@@ -41,8 +41,13 @@ def _as_text(raw: bytes) -> bytes | str:
 
 
 class BatchHandler(Protocol):
-    def apply(self, events: Sequence[tuple[CloudEvent, Payload]]) -> None:
-        """Apply decoded events idempotently; raise to have the whole batch redelivered."""
+    def apply(
+        self, events: Sequence[tuple[CloudEvent, Payload]], *, backlog: int | None = None
+    ) -> None:
+        """Apply decoded events idempotently; raise to have the whole batch redelivered.
+
+        ``backlog``: records known to be waiting behind this batch (None: not known), so a
+        handler can tell catching up from keeping up."""
 
     def tick(self) -> None:
         """Housekeeping between polls (e.g. a new month begins)."""
@@ -114,7 +119,7 @@ class ConsumerWorker:
                 valid.append((envelope, payload))
             except InvalidEvent as exc:
                 dead.append(deadletter_message(record, exc.reason))
-        self.handler.apply(valid)
+        self.handler.apply(valid, backlog=consumer.backlog())
         self.dead_letters += len(dead)
         if dead and self.publish_dead_letters:
             self.bus.publish(dead)

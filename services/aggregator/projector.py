@@ -8,9 +8,10 @@ the precomputed views of every village the batch touched. The consumer commits o
 only after all of that: a crash anywhere before the commit redelivers the batch, which
 changes no ledger and rebuilds the same views.
 
-While the consumer is catching up (full batches), rebuilding views after every batch
-would dominate the work, so touched villages are written as durable "dirty" markers in
-the same bulk write and rebuilt once the consumer reaches the head of the log or idles.
+While the consumer is catching up (a full batch, or a full batch's worth known to be
+waiting behind this one), rebuilding views after every batch would dominate the work, so
+touched villages are written as durable "dirty" markers in the same bulk write and rebuilt
+once the consumer reaches the head of the log or idles.
 A marker outlives a crash, so no pending rebuild is lost. Under a steady trickle of small
 batches the live consumer also rebuilds at most every ``min_flush_interval_s`` (the markers
 hold what is pending meanwhile; an idle poll rebuilds the rest).
@@ -105,7 +106,9 @@ class Projector:
             self._live_months = (current, months)
         return self._live_months[1]
 
-    def apply(self, events: Sequence[Event]) -> None:
+    def apply(self, events: Sequence[Event], *, backlog: int | None = None) -> None:
+        """Fold one batch in; ``backlog``: records the consumer knows to be waiting behind
+        it (a full batch or more of them means catching up, as a full batch itself does)."""
         self.views.recover_districts()
         touched: dict[str, str] = {}
 
@@ -139,7 +142,7 @@ class Projector:
         for etype, n in consumed.items():
             EVENTS_CONSUMED.labels(etype).inc(n)
 
-        catching_up = len(events) >= self.full_batch
+        catching_up = len(events) >= self.full_batch or (backlog or 0) >= self.full_batch
         references = self._fold_references(PROGRAMS, programs, apply_program, touch)
         references += self._fold_references(VILLAGES, villages, apply_village, touch)
         live = not self.defer_views and not catching_up and not touched

@@ -123,7 +123,9 @@ class FeedBuilder:
             found.update(d["event_id"] for d in page.items)
         return found
 
-    def apply(self, events: Sequence[tuple[CloudEvent, Payload]]) -> None:
+    def apply(
+        self, events: Sequence[tuple[CloudEvent, Payload]], *, backlog: int | None = None
+    ) -> None:
         if not events:
             return
         known = self._known(list(dict.fromkeys(e.id for e, _ in events)))

@@ -142,6 +142,7 @@ class InProcessConsumer(Consumer):
                 self._positions[(topic, part)] = committed
         self._uncommitted: dict[tuple[str, int], int] = {}
         self._closed = False
+        self._full = False  # the last poll stopped at max_records (more may be waiting)
 
     def poll(self, max_records: int, timeout_s: float) -> list[Record]:
         if self._closed:
@@ -154,6 +155,7 @@ class InProcessConsumer(Consumer):
         for rec in records:
             self._positions[(rec.topic, rec.partition)] = rec.offset + 1
             self._uncommitted[(rec.topic, rec.partition)] = rec.offset + 1
+        self._full = len(records) >= max_records
         return records
 
     def commit(self) -> None:
@@ -163,6 +165,10 @@ class InProcessConsumer(Consumer):
 
     def lag(self) -> dict[tuple[str, int], int]:
         return {tp: max(0, self._bus.end_offset(*tp) - pos) for tp, pos in self._positions.items()}
+
+    def backlog(self) -> int | None:
+        # a poll that returned fewer than it was allowed read every partition to its end
+        return sum(self.lag().values()) if self._full else 0
 
     def close(self) -> None:
         self._closed = True

@@ -324,6 +324,20 @@ class KafkaBusConsumer(Consumer):
         except kafka_errors.KafkaError as exc:
             raise BusUnavailable(f"kafka: {_reason(exc)}") from exc
 
+    def backlog(self) -> int | None:
+        """Highwater minus position over the assigned partitions that a fetch response has
+        described so far (no request is sent); None before any has been."""
+        total: int | None = None
+        try:
+            for tp in self._consumer.assignment():
+                highwater = self._consumer.highwater(tp)
+                position = self._consumer.position(tp, timeout_ms=0)
+                if highwater is not None and position is not None:
+                    total = (total or 0) + max(0, highwater - position)
+        except kafka_errors.KafkaError:  # a rebalance moved a partition meanwhile
+            return None
+        return total
+
     def lag(self) -> dict[tuple[str, int], int]:
         """End offset minus position per assigned partition; {} until the group join in poll."""
         assigned = sorted(self._consumer.assignment(), key=lambda tp: (tp.topic, tp.partition))

@@ -45,6 +45,12 @@ class Consumer(ABC):
     def lag(self) -> dict[tuple[str, int], int]:
         """Records not yet consumed, per (topic, partition) assigned to this consumer."""
 
+    def backlog(self) -> int | None:
+        """Records known to be waiting after the last ``poll`` (at least this many), from
+        what this consumer already knows (no round trip, unlike ``lag``); None when it
+        cannot tell."""
+        return None
+
     @abstractmethod
     def close(self) -> None: ...
 

@@ -80,6 +80,17 @@ def test_lag_counts_what_is_not_yet_consumed(bus: Bus, unique: str) -> None:
     consumer.close()
 
 
+def test_backlog_counts_what_the_last_poll_left_behind(bus: Bus, unique: str) -> None:
+    topic, group = f"t.backlog.{unique}", f"g-{unique}"
+    publish_numbered(bus, topic, ["3204052001"], 30)  # one key: one partition
+    consumer = bus.consumer(group, [topic])
+    assert len(consume(consumer, 10)) == 10
+    assert consumer.backlog() == 20
+    assert len(consume(consumer, 20)) == 20
+    assert consumer.backlog() == 0
+    consumer.close()
+
+
 @contextmanager
 def bus_outage(bus: Bus, tmp_path: Path) -> Iterator[None]:
     """Make the bus really unavailable: lock the embedded log file, or stop the broker."""

@@ -370,7 +370,7 @@ def test_json_the_parser_refuses_outright_is_dead_lettered_too(
     class Collect:
         ids: list[str] = []
 
-        def apply(self, events: Any) -> None:
+        def apply(self, events: Any, *, backlog: int | None = None) -> None:
             self.ids.extend(e.id for e, _ in events)
 
         def tick(self) -> None:

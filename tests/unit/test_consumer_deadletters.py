@@ -18,7 +18,7 @@ class Collect:
     def __init__(self) -> None:
         self.ids: list[str] = []
 
-    def apply(self, events: Sequence) -> None:
+    def apply(self, events: Sequence, *, backlog: int | None = None) -> None:
         self.ids.extend(e.id for e, _ in events)
 
     def tick(self) -> None:
@@ -62,7 +62,7 @@ def test_a_failing_batch_is_not_committed_and_comes_back() -> None:
     bus.publish([Message(topic, "3204052001", json.dumps(good()).encode())])
 
     class Crash:
-        def apply(self, events: Sequence) -> None:
+        def apply(self, events: Sequence, *, backlog: int | None = None) -> None:
             raise RuntimeError("store write failed")
 
         def tick(self) -> None:
