@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.errors import Problem
 from shared.events.envelope import DISTRICT_CODE_PATTERN, VILLAGE_CODE_PATTERN
+from shared.integrations.messages import sentence
 
 
 class Role(StrEnum):
@@ -82,7 +83,12 @@ def mint_token(
 ) -> str:
     claims = Principal(sub=sub, role=role, district=district, villages=villages or [])
     if claims.district is None and not claims.villages:
-        raise ValueError("a token needs a district or at least one village")
+        raise ValueError(
+            sentence(
+                "token memerlukan kabupaten atau paling sedikit satu desa",
+                "a token needs a district or at least one village",
+            )
+        )
     now = datetime.now(UTC)
     payload = {**claims.model_dump(exclude_none=True), "iat": now, "exp": now + ttl}
     return jwt.encode(payload, secret, algorithm="HS256")

@@ -5,16 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
 from rich.console import Console
 
 from shared.auth import Role, mint_token
 from shared.demo import console as out
-from shared.integrations.messages import sentence
+from shared.integrations.messages import reason, sentence
 from shared.settings import Mode, Settings
 
 if TYPE_CHECKING:
@@ -100,10 +101,22 @@ def _token(args: argparse.Namespace) -> int:
             villages=args.village,
             ttl=timedelta(hours=args.hours or settings.token_ttl_hours),
         )
+    except ValidationError as exc:  # the claims: --district, --sub
+        raise CliError("; ".join(_claim(error) for error in exc.errors())) from None
     except ValueError as exc:
         raise CliError(str(exc)) from None
     print(token)
     return 0
+
+
+def _claim(error: Mapping[str, Any]) -> str:
+    """Why one claim of ``lumbung token`` is refused, named by its option."""
+    name = str(error["loc"][0]) if error.get("loc") else ""
+    if name == "district":
+        return sentence(
+            "--district harus kode kabupaten 4 angka", "--district must be a 4-digit district code"
+        )
+    return f"--{name}: {reason(error)}"
 
 
 # run --------------------------------------------------------------------------------------
@@ -319,19 +332,36 @@ def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text}") from None
+        raise argparse.ArgumentTypeError(
+            sentence(
+                f"tanggal tidak valid, gunakan format TTTT-BB-HH: {text}",
+                f"not a valid date, use YYYY-MM-DD: {text}",
+            )
+        ) from None
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
+        raise argparse.ArgumentTypeError(
+            sentence(
+                f"harus bilangan bulat paling sedikit 1: {text}",
+                f"must be a whole number of at least 1: {text}",
+            )
+        )
     return value
 
 
 def _village(text: str) -> str:
     if len(text) != 10 or not text.isdigit():
-        raise argparse.ArgumentTypeError(f"not a 10-digit village code: {text}")
+        raise argparse.ArgumentTypeError(
+            sentence(
+                f"kode desa harus 10 angka: {text}", f"a village code must be 10 digits: {text}"
+            )
+        )
     return text
 
 

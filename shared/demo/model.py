@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from shared.events.catalogue import CATALOGUE
+from shared.integrations.messages import sentence
 
 # The fictional region: province 99 does not exist, so the data can never pass for real.
 DISTRICT_CODE = "9901"
@@ -39,13 +40,35 @@ class DemoConfig:
 
     def __post_init__(self) -> None:
         if not 1 <= self.villages <= MAX_VILLAGES:
-            raise ValueError(f"villages must be between 1 and {MAX_VILLAGES}")
+            raise ValueError(
+                sentence(
+                    f"jumlah desa harus antara 1 dan {MAX_VILLAGES}",
+                    f"villages must be between 1 and {MAX_VILLAGES}",
+                )
+            )
         if self.households < self.villages:
-            raise ValueError("need at least one household per village")
+            raise ValueError(
+                sentence(
+                    "setiap desa memerlukan paling sedikit satu rumah tangga",
+                    "need at least one household per village",
+                )
+            )
         if self.today < date(TRAINING_DAY.year, TRAINING_DAY.month + 1, 1):
-            raise ValueError(f"today must be after the training month ({TRAINING_DAY:%Y-%m})")
+            raise ValueError(
+                sentence(
+                    f"hari terakhir riwayat (today) harus sesudah bulan pelatihan "
+                    f"({TRAINING_DAY:%Y-%m})",
+                    f"today must be after the training month ({TRAINING_DAY:%Y-%m})",
+                )
+            )
         if self.today > date.today():
-            raise ValueError("today must not be in the future (the API refuses future days)")
+            raise ValueError(
+                sentence(
+                    "hari terakhir riwayat (today) tidak boleh di masa depan (API menolak "
+                    "tanggal yang akan datang)",
+                    "today must not be in the future (the API refuses future days)",
+                )
+            )
 
     @property
     def trainee_target(self) -> int:

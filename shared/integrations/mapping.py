@@ -110,7 +110,7 @@ def load_mapping(name_or_path: str) -> Mapping:
             )
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise MappingError(
             sentence(f"tidak dapat membaca {path}: {exc}", f"cannot read {path}")
         ) from None
@@ -121,7 +121,12 @@ def _strings(value: Any, where: str) -> dict[str, str]:
     if not isinstance(value, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
-        raise MappingError(f"{where}: expected a table of text = text")
+        raise MappingError(
+            sentence(
+                f'{where}: harus berupa tabel "teks" = "teks"',
+                f'{where}: expected a table of "text" = "text"',
+            )
+        )
     return value
 
 
@@ -129,7 +134,12 @@ def _columns(raw: dict[str, Any], where: str) -> Columns:
     columns = _strings(raw.get("columns"), f"{where}columns")
     values_raw = raw.get("values", {})
     if not isinstance(values_raw, dict):
-        raise MappingError(f"{where}values: expected tables, one per field")
+        raise MappingError(
+            sentence(
+                f"{where}values: harus berupa tabel, satu untuk setiap kolom tujuan",
+                f"{where}values: expected tables, one per field",
+            )
+        )
     tables = {name: _strings(table, f"{where}values.{name}") for name, table in values_raw.items()}
     values = {name: {norm(k): v for k, v in table.items()} for name, table in tables.items()}
     return Columns(columns, values, {name: tuple(table) for name, table in tables.items()})
@@ -139,15 +149,30 @@ def _amounts(raw: Any) -> tuple[Amount, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise MappingError("amounts: expected [[amounts]] tables")
+        raise MappingError(
+            sentence(
+                "amounts: harus berupa tabel [[amounts]]", "amounts: expected [[amounts]] tables"
+            )
+        )
+    if not all(isinstance(a, dict) for a in raw):
+        raise MappingError(
+            sentence(
+                "amounts: setiap entri harus berupa tabel [[amounts]]",
+                "amounts: every entry must be an [[amounts]] table",
+            )
+        )
     try:
         return tuple(
             Amount(str(a["column"]), str(a["season"]), str(a["product"]), str(a["input_type"]))
             for a in raw
         )
-    except (KeyError, TypeError) as exc:
+    except KeyError as exc:
         raise MappingError(
-            f"amounts: every entry needs column, season, product, input_type (missing {exc})"
+            sentence(
+                f"amounts: setiap entri memerlukan column, season, product dan input_type "
+                f"({exc} tidak ada)",
+                f"amounts: every entry needs column, season, product, input_type (missing {exc})",
+            )
         ) from None
 
 
@@ -155,10 +180,17 @@ def parse_mapping(text: str, source: str = "mapping") -> Mapping:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise MappingError(f"{source}: not TOML: {exc}") from None
+        raise MappingError(
+            sentence(f"{source}: bukan TOML yang sah: {exc}", f"{source}: not valid TOML")
+        ) from None
     head = raw.get("mapping")
     if not isinstance(head, dict) or not isinstance(head.get("target"), str):
-        raise MappingError(f"{source}: a [mapping] table with a target is required")
+        raise MappingError(
+            sentence(
+                f"{source}: tabel [mapping] dengan target wajib ada",
+                f"{source}: a [mapping] table with a target is required",
+            )
+        )
     if "columns" in raw:
         tables = {"": _columns(raw, "")}
     else:
@@ -168,7 +200,9 @@ def parse_mapping(text: str, source: str = "mapping") -> Mapping:
             if isinstance(table, dict) and "columns" in table
         }
     if not tables:
-        raise MappingError(f"{source}: no [columns] table")
+        raise MappingError(
+            sentence(f"{source}: tidak ada tabel [columns]", f"{source}: no [columns] table")
+        )
     return Mapping(
         name=str(head.get("name") or Path(source).stem),
         title=str(head.get("title") or ""),
@@ -184,9 +218,13 @@ def check_fields(mapping: Mapping, table: str, known: Iterable[str]) -> None:
     allowed = set(known)
     unknown = sorted(set(mapping.tables[table].columns.values()) - allowed)
     if unknown:
+        names = ", ".join(unknown)
         raise MappingError(
-            f"mapping {mapping.name}: unknown field(s) {', '.join(unknown)} for target "
-            f"{mapping.target} (fields: {', '.join(sorted(allowed))})"
+            sentence(
+                f"pemetaan {mapping.name}: kolom tujuan tidak dikenal untuk target "
+                f"{mapping.target}: {names}; yang ada: {', '.join(sorted(allowed))}",
+                f"mapping {mapping.name}: unknown field(s) for target {mapping.target}: {names}",
+            )
         )
 
 

@@ -75,7 +75,63 @@ def test_token_with_a_bad_scope_is_a_usage_error(
     env: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["token", "--role", "viewer", "--district", "32"]) == 2
-    assert "lumbung token:" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        "lumbung token: --district harus kode kabupaten 4 angka. "
+        "(--district must be a 4-digit district code)\n"
+    )
+    assert main(["token", "--role", "viewer", "--district", "3204", "--sub", "x" * 201]) == 2
+    assert capsys.readouterr().err == (
+        "lumbung token: --sub: paling banyak 200 karakter (must have at most 200 characters)\n"
+    )
+
+
+# values the parser refuses, Bahasa Indonesia first ---------------------------------------------
+@pytest.mark.parametrize(
+    ("argv", "option", "message"),
+    [
+        (
+            ["demo", "--today", "2025-13-01"],
+            "--today",
+            "tanggal tidak valid, gunakan format TTTT-BB-HH: 2025-13-01. "
+            "(not a valid date, use YYYY-MM-DD: 2025-13-01)",
+        ),
+        (
+            ["demo", "--households", "0"],
+            "--households",
+            "harus bilangan bulat paling sedikit 1: 0. (must be a whole number of at least 1: 0)",
+        ),
+        (
+            ["demo", "--villages", "enam"],
+            "--villages",
+            "harus bilangan bulat paling sedikit 1: enam. "
+            "(must be a whole number of at least 1: enam)",
+        ),
+        (
+            ["token", "--role", "viewer", "--district", "3204", "--hours", "-3"],
+            "--hours",
+            "harus bilangan bulat paling sedikit 1: -3. (must be a whole number of at least 1: -3)",
+        ),
+        (
+            ["import", "opensid", "--penduduk", "p.csv", "--village", "320405200"],
+            "--village",
+            "kode desa harus 10 angka: 320405200. (a village code must be 10 digits: 320405200)",
+        ),
+        (
+            ["import", "idm", "rumusan.json", "--village", "32040520O1"],
+            "--village",
+            "kode desa harus 10 angka: 32040520O1. (a village code must be 10 digits: 32040520O1)",
+        ),
+    ],
+)
+def test_a_bad_option_value_is_refused_in_indonesian_and_english(
+    argv: list[str], option: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: lumbung ")
+    assert err.endswith(f": error: argument {option}: {message}\n")
 
 
 # run ----------------------------------------------------------------------------------------
@@ -202,7 +258,15 @@ def test_demo_with_impossible_sizes_is_a_usage_error(
     env: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["demo", "--households", "3", "--villages", "5"]) == 2
-    assert "at least one household per village" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        "lumbung demo: setiap desa memerlukan paling sedikit satu rumah tangga. "
+        "(need at least one household per village)\n"
+    )
+    assert main(["demo", "--today", "2023-09-30", *SMALL]) == 2
+    assert capsys.readouterr().err == (
+        "lumbung demo: hari terakhir riwayat (today) harus sesudah bulan pelatihan (2023-09). "
+        "(today must be after the training month (2023-09))\n"
+    )
 
 
 @contextmanager
@@ -298,3 +362,26 @@ def test_import_dry_run_of_a_valid_file_passes_and_writes_nothing(
     assert _row(out, "Baris sah (valid rows)") == "2" and _row(out, "Diimpor (imported)") == "0"
     assert main(["import", "households", str(file)]) == 0
     assert _row(capsys.readouterr().out, "Diimpor (imported)") == "2"
+
+
+def test_import_with_a_broken_mapping_file_is_refused_in_indonesian_and_english(
+    env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mapping = tmp_path / "petani.toml"
+    mapping.write_text("[mapping]\nname = 'petani'\n", encoding="utf-8")
+    file = tmp_path / "petani.csv"
+    file.write_text("NIK\n", encoding="utf-8")
+
+    assert main(["import", "extension", str(file), "--mapping", str(mapping), "--dry-run"]) == 2
+    assert capsys.readouterr().err == (
+        f"lumbung import: {mapping}: tabel [mapping] dengan target wajib ada. "
+        f"({mapping}: a [mapping] table with a target is required)\n"
+    )
+    mapping.write_text("[mapping]\ntarget = 'farmers'\n[columns]\nNIK = 'nomor_induk'\n")
+    assert main(["import", "extension", str(file), "--mapping", str(mapping), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "lumbung import: pemetaan petani: kolom tujuan tidak dikenal untuk target farmers: "
+        "nomor_induk; yang ada: "
+    )
+    assert err.endswith(". (mapping petani: unknown field(s) for target farmers: nomor_induk)\n")

@@ -6,7 +6,7 @@ import itertools
 import json
 import tracemalloc
 from collections import Counter, defaultdict
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -225,6 +225,43 @@ def test_commands_come_after_what_they_depend_on(stream: list[Command]) -> None:
         assert all(ref in made for ref in needed), command
         if command.event.endswith(("_registered", "_created", "_listed")):
             made.update(v for k, v in command.body.items() if k in creates)
+
+
+# settings the generator refuses ------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("sizes", "message"),
+    [
+        (
+            {"villages": 0},
+            "jumlah desa harus antara 1 dan 2475. (villages must be between 1 and 2475)",
+        ),
+        (
+            {"villages": 2476, "households": 5000},
+            "jumlah desa harus antara 1 dan 2475. (villages must be between 1 and 2475)",
+        ),
+        (
+            {"villages": 5, "households": 3},
+            "setiap desa memerlukan paling sedikit satu rumah tangga. "
+            "(need at least one household per village)",
+        ),
+        (
+            {"today": date(2023, 9, 30)},
+            "hari terakhir riwayat (today) harus sesudah bulan pelatihan (2023-09). "
+            "(today must be after the training month (2023-09))",
+        ),
+        (
+            {"today": date.today() + timedelta(days=1)},
+            "hari terakhir riwayat (today) tidak boleh di masa depan (API menolak tanggal yang "
+            "akan datang). (today must not be in the future (the API refuses future days))",
+        ),
+    ],
+)
+def test_impossible_settings_are_refused_in_indonesian_and_english(
+    sizes: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError) as refused:
+        DemoConfig(**{"today": TODAY, **sizes})  # type: ignore[arg-type]
+    assert str(refused.value) == message
 
 
 # scale and the other output -------------------------------------------------------------------

@@ -54,8 +54,12 @@ def test_expired_or_foreign_tokens_are_refused() -> None:
 
 
 def test_token_needs_a_scope() -> None:
-    with pytest.raises(ValueError, match="district or at least one village"):
+    with pytest.raises(ValueError) as refused:
         mint_token(STRONG, role=Role.VIEWER, sub="v")
+    assert str(refused.value) == (
+        "token memerlukan kabupaten atau paling sedikit satu desa. "
+        "(a token needs a district or at least one village)"
+    )
 
 
 def test_extension_workers_write_only_farming_and_livestock() -> None:
