@@ -33,7 +33,7 @@ LB_TAG=ferretdb
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 FERRETDB_VERSION=v1.24.2
-FERRETDB_PACKAGE=lumbung-local-idindex  # see patch_id_lookup
+FERRETDB_PACKAGE=lumbung-local-idindex-idin  # see patch_id_lookup and patch_id_in
 FERRETDB_MODULE=github.com/FerretDB/FerretDB
 BIN="$LUMBUNG_CACHE/bin/ferretdb"
 
@@ -78,6 +78,106 @@ patch_id_lookup() {
   sed -i "s/IDColumn = DefaultColumn + \"->'\$._id'\"/IDColumn = DefaultColumn + \"->'_id'\"/" "$file"
 }
 
+# FerretDB 1.24's SQLite backend pushes only a filter that is exactly {_id: <string|ObjectID>}
+# down to SQL; {_id: {$in: [...]}} read the whole collection, so MongoStore.get_many read a
+# few ids with one find_one (a round trip) each. This adds the case {_id: {$in: [v1, ...]}}
+# (the filter's only key, 1..10,000 string/ObjectID values; SQLite's modernc build allows
+# 32,766 bound parameters) as `WHERE <IDColumn> IN (?, ...)`, which uses the _id index, in
+# both Query and Explain (so explain reports filterPushdown: true for it).
+# A superset suffices: Query's contract (internal/backends/collection.go, "Filter may be
+# ignored, or safely applied partially or entirely. Extra documents will be filtered out by
+# the handler") is kept by every handler that passes a filter, each filtering again what
+# Query returned: internal/handler/msg_find.go makeFindIter (common.FilterIterator, also for
+# getMore), msg_count.go, msg_distinct.go, msg_findandmodify.go, msg_update.go
+# (FilterIterator), msg_delete.go (common.FilterDocument), msg_aggregate.go (the $match stage
+# stays in the pipeline). Checked in v1.24.2.
+patch_id_in() {
+  local dir="$1/internal/backends/sqlite" anchor n
+  local file="$dir/collection.go"
+  # the two existing equality push-downs (Query, Explain) we extend
+  # shellcheck disable=SC2016 # Go source, not shell expansions
+  n="$(grep -c 'whereClause = fmt.Sprintf(` WHERE %s = ?`, metadata.IDColumn)' "$file")" || true
+  [[ "$n" == 2 ]] || lb_die "ferretdb source changed: expected 2 _id equality push-downs in $file, found $n"
+  for anchor in $'\tq += whereClause' $'\torderByClause := prepareOrderByClause(params.Sort)'; do
+    n="$(grep -cxF "$anchor" "$file")" || true
+    [[ "$n" == 1 ]] || lb_die "ferretdb source changed: expected one line '${anchor#$'\t'}' in $file, found $n"
+  done
+  if [[ -e "$dir/lumbung_id_in.go" ]] || grep -q lumbungIDIn "$file"; then
+    lb_die "patch_id_in: $dir is already patched"
+  fi
+  cat >"$dir/lumbung_id_in.go" <<'GO'
+package sqlite
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/FerretDB/FerretDB/internal/backends/sqlite/metadata"
+	"github.com/FerretDB/FerretDB/internal/handler/sjson"
+	"github.com/FerretDB/FerretDB/internal/types"
+	"github.com/FerretDB/FerretDB/internal/util/must"
+)
+
+// lumbungIDInMax bounds the bound parameters of one push-down (SQLite allows 32766).
+const lumbungIDInMax = 10000
+
+// lumbungIDIn returns ` WHERE <IDColumn> IN (?, ...)` and its arguments if filter is exactly
+// {_id: {$in: [v1, ...]}} with 1..lumbungIDInMax string or ObjectID values; ok is false
+// otherwise. The handler filters the returned documents again.
+func lumbungIDIn(filter *types.Document) (where string, args []any, ok bool) {
+	if filter.Len() != 1 {
+		return "", nil, false
+	}
+
+	id, _ := filter.Get("_id")
+	op, _ := id.(*types.Document) // nil (Len 0) unless _id's value is a document
+	if op.Len() != 1 {
+		return "", nil, false
+	}
+
+	in, _ := op.Get("$in")
+	values, _ := in.(*types.Array) // nil (Len 0) unless that is {$in: [...]}
+	if values.Len() == 0 || values.Len() > lumbungIDInMax {
+		return "", nil, false
+	}
+
+	placeholders := make([]string, values.Len())
+	args = make([]any, values.Len())
+
+	for i := range values.Len() {
+		v := must.NotFail(values.Get(i))
+		switch v.(type) {
+		case string, types.ObjectID:
+		default:
+			return "", nil, false
+		}
+
+		placeholders[i] = "?"
+		args[i] = string(must.NotFail(sjson.MarshalSingleValue(v)))
+	}
+
+	return fmt.Sprintf(` WHERE %s IN (%s)`, metadata.IDColumn, strings.Join(placeholders, ", ")), args, true
+}
+GO
+  # Query: before `q += whereClause`; Explain: before its ORDER BY clause
+  awk '
+    $0 == "\tq += whereClause" {
+      print "\tif w, a, ok := lumbungIDIn(params.Filter); ok {"
+      print "\t\twhereClause, args = w, a"
+      print "\t}"
+      print ""
+    }
+    $0 == "\torderByClause := prepareOrderByClause(params.Sort)" {
+      print "\tif w, a, ok := lumbungIDIn(params.Filter); ok {"
+      print "\t\tfilterPushdown, whereClause, args = true, w, a"
+      print "\t}"
+      print ""
+    }
+    { print }
+  ' "$file" >"$file.new" && mv -f "$file.new" "$file"
+  [[ "$(grep -c 'lumbungIDIn(params.Filter)' "$file")" == 2 ]] || lb_die "patch_id_in: insertion into $file failed"
+}
+
 # A plain `go install github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2`
 # builds, but the binary panics at startup: FerretDB embeds
 # build/version/version.txt, which is generated from git and is not in the
@@ -111,6 +211,7 @@ cmd_install() {
   echo "$FERRETDB_VERSION" >"$build/build/version/version.txt"
   echo "$FERRETDB_PACKAGE" >"$build/build/version/package.txt"
   patch_id_lookup "$build"
+  patch_id_in "$build"
   if ! (cd "$build" && "$go" build -trimpath -buildvcs=false -o "$BIN.new" ./cmd/ferretdb); then
     rm -rf "$build"
     lb_die "go build of ferretdb $FERRETDB_VERSION failed"

@@ -14,7 +14,10 @@ marker's command in ``_cmds``: that write had landed, so its events were in what
 read. A marker whose command is not there belongs to a write still in flight and stays for
 the next drain; a write known to have failed deletes its own marker, and one left by a writer
 that crashed is dropped once older than ``STALE_MARKER_S``. Every operation on a data
-collection is a lookup by ``_id`` alone, the one filter FerretDB resolves with an index.
+collection is a lookup by ``_id`` alone, the one filter FerretDB resolves with an index, or
+``get_many``'s ``{_id: {$in: [...]}}``, which stock FerretDB 1.24 resolves with a scan and our
+local build (``deploy/local/ferretdb.sh``, ``patch_id_in``) with the index; ``get_many`` asks
+the server which it does.
 """
 
 from __future__ import annotations
@@ -65,9 +68,11 @@ _UNAVAILABLE = (ConnectionFailure, AutoReconnect, ServerSelectionTimeoutError)
 _INNER_LIST = "~l"
 MARKERS = "_outbox_index"
 SWEPT = "_outbox_swept"  # collections whose pre-marker pending documents were indexed
-# get_many on FerretDB: one lookup per id while ids x PER_ID_FACTOR < the collection's size
-# (measured under load: an indexed lookup ~10 ms, reading a ledger-sized document in a scan
-# ~2 ms), else one $in (a scan). Sizes are re-read every SIZE_TTL_S.
+# get_many on a FerretDB whose explain says it does not push {_id: {$in: ...}} down (stock
+# 1.24): one lookup per id while ids x PER_ID_FACTOR < the collection's size (measured under
+# load: an indexed lookup ~10 ms, reading a ledger-sized document in a scan ~2 ms), else one
+# $in (a scan). Sizes are re-read every SIZE_TTL_S (a count on FerretDB 1.24 reads every
+# document: 6.5 s at 20k ledgers).
 PER_ID_FACTOR = 5
 SIZE_TTL_S = 30.0
 STALE_MARKER_S = 600.0  # an unconfirmed marker older than this belongs to a crashed writer
@@ -131,6 +136,7 @@ class MongoStore(Store):
         self._db = self._client[database]
         self._opened_with = (url, database, timeout_ms)
         self._ferretdb: bool | None = None
+        self._id_in_indexed: bool | None = None
         self._sizes: dict[str, tuple[float, int]] = {}
 
     def _guard(self, exc: PyMongoError) -> StoreUnavailable:
@@ -235,8 +241,10 @@ class MongoStore(Store):
         ids = list(dict.fromkeys(doc_ids))
         found: dict[str, Doc] = {}
         try:
-            if self._is_ferretdb() and len(ids) * PER_ID_FACTOR < self._size(collection):
-                # FerretDB 1.x resolves only a lone {_id: x} with an index; an $in reads the
+            if not self._pushes_id_in(collection) and (
+                len(ids) * PER_ID_FACTOR < self._size(collection)
+            ):
+                # this FerretDB resolves only a lone {_id: x} with an index; an $in reads the
                 # whole collection, so a few ids in a large collection are cheaper one by one
                 for doc_id in ids:
                     doc = self._db[collection].find_one({"_id": doc_id}, {OUTBOX: 0})
@@ -261,6 +269,21 @@ class MongoStore(Store):
             cached = (now, int(self._db[collection].estimated_document_count()))
             self._sizes[collection] = cached
         return cached[1]
+
+    def _pushes_id_in(self, collection: str) -> bool:
+        """Whether the server resolves ``{_id: {$in: [...]}}`` with the _id index: MongoDB does;
+        FerretDB says so in its explain (``filterPushdown``). Asked once per store; FerretDB
+        plans nothing for a collection it does not have yet, so that answer is not kept."""
+        if self._id_in_indexed is None:
+            if not self._is_ferretdb():
+                self._id_in_indexed = True
+            else:
+                query = {"find": collection, "filter": {"_id": {"$in": ["a", "b"]}}}
+                plan = self._db.command("explain", query)
+                if not plan.get("queryPlanner"):
+                    return False
+                self._id_in_indexed = bool(plan.get("filterPushdown", False))
+        return self._id_in_indexed
 
     def _is_ferretdb(self) -> bool:
         if self._ferretdb is None:
