@@ -356,7 +356,8 @@ def _positive(text: str) -> int:
 
 
 def _village(text: str) -> str:
-    if len(text) != 10 or not text.isdigit():
+    # ASCII 0-9 only, as tokens and events require: isdigit() alone takes full-width digits
+    if len(text) != 10 or not (text.isascii() and text.isdigit()):
         raise argparse.ArgumentTypeError(
             sentence(
                 f"kode desa harus 10 angka: {text}", f"a village code must be 10 digits: {text}"
@@ -413,7 +414,9 @@ def build_parser() -> argparse.ArgumentParser:
     tok.add_argument("--role", required=True, choices=[r.value for r in Role])
     scope = tok.add_mutually_exclusive_group(required=True)
     scope.add_argument("--district", help="4-digit district code")
-    scope.add_argument("--village", action="append", help="10-digit village code (repeatable)")
+    scope.add_argument(
+        "--village", action="append", type=_village, help="10-digit village code (repeatable)"
+    )
     tok.add_argument("--sub", help="who the token is for (default: role@scope)")
     tok.add_argument("--hours", type=_positive, help="lifetime in hours")
     tok.set_defaults(func=_token)

@@ -48,7 +48,14 @@ from shared.importer import (
     village_ref,
 )
 from shared.integrations.mapping import Mapping, MappingError, check_fields, to_iso_date, to_number
-from shared.integrations.messages import AS_NUMBER, FUTURE, SIXTEEN_DIGITS, bilingual, missing
+from shared.integrations.messages import (
+    AS_NUMBER,
+    FUTURE,
+    SIXTEEN_DIGITS,
+    bilingual,
+    missing,
+    sentence,
+)
 from shared.integrations.sources import HEADER_LINE, Record, Table
 
 PLACEHOLDER = "hh-matched-by-nik"  # validates bodies before the household is known
@@ -75,20 +82,30 @@ GROUPS_PATH = "/agriculture/farmer-groups"
 def check_mapping(mapping: Mapping) -> None:
     if mapping.target not in TARGETS:
         raise MappingError(
-            f"mapping {mapping.name}: unknown target {mapping.target!r} "
-            f"(targets: {', '.join(TARGETS)})"
+            sentence(
+                f"pemetaan {mapping.name}: target {mapping.target!r} tidak dikenal; "
+                f"yang ada: {', '.join(TARGETS)}",
+                f"mapping {mapping.name}: unknown target {mapping.target!r}",
+            )
         )
     required, optional = TARGETS[mapping.target]
     check_fields(mapping, "", (*required, *optional))
     fed = set(mapping.main.columns.values())
-    missing = [f for f in required if f not in fed]
-    if mapping.target == "input_plans":
-        if not mapping.amounts:
-            missing.append("[[amounts]]")
-        if not {"year", "season"} & fed:
-            missing.append("year or season")
-    if missing:
-        raise MappingError(f"mapping {mapping.name}: no column feeds {', '.join(missing)}")
+    unfed = [f for f in required if f not in fed]
+    if mapping.target == "input_plans" and not mapping.amounts:
+        unfed.append("[[amounts]]")
+    indonesian, english = list(unfed), list(unfed)
+    if mapping.target == "input_plans" and not {"year", "season"} & fed:
+        indonesian.append("year atau season")
+        english.append("year or season")
+    if english:
+        raise MappingError(
+            sentence(
+                f"pemetaan {mapping.name}: tidak ada kolom sumber yang mengisi "
+                f"{', '.join(indonesian)}",
+                f"mapping {mapping.name}: no column feeds {', '.join(english)}",
+            )
+        )
 
 
 class _Row:

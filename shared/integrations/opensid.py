@@ -41,6 +41,7 @@ from shared.integrations.messages import (
     TWICE,
     bilingual,
     missing,
+    sentence,
 )
 from shared.integrations.sources import Record, Table
 
@@ -69,12 +70,22 @@ class _Family:
 def check_mapping(mapping: Mapping) -> None:
     for table, (required, optional) in FIELDS.items():
         if table not in mapping.tables:
-            raise MappingError(f"mapping {mapping.name}: a [{table}.columns] table is required")
+            raise MappingError(
+                sentence(
+                    f"pemetaan {mapping.name}: tabel [{table}.columns] wajib ada",
+                    f"mapping {mapping.name}: a [{table}.columns] table is required",
+                )
+            )
         check_fields(mapping, table, (*required, *optional))
         fed = set(mapping.tables[table].columns.values())
-        missing = [f for f in required if f not in fed]
-        if missing:
-            raise MappingError(f"mapping {mapping.name}: no {table} column feeds {missing}")
+        unfed = ", ".join(f for f in required if f not in fed)
+        if unfed:
+            raise MappingError(
+                sentence(
+                    f"pemetaan {mapping.name}: tidak ada kolom {table} yang mengisi {unfed}",
+                    f"mapping {mapping.name}: no {table} column feeds {unfed}",
+                )
+            )
 
 
 def _values(cols: Columns, table: Table, record: Record) -> dict[str, str]:

@@ -85,6 +85,32 @@ def test_token_with_a_bad_scope_is_a_usage_error(
     )
 
 
+@pytest.mark.parametrize("village", ["123", "32040520011", "320405200x", "\uff13204052001"])
+def test_token_for_a_bad_village_code_is_refused_and_prints_no_token(
+    village: str, env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["token", "--role", "viewer", "--village", village])
+    assert exited.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("usage: lumbung token ")
+    assert err.endswith(
+        f": error: argument --village: kode desa harus 10 angka: {village}. "
+        f"(a village code must be 10 digits: {village})\n"
+    )
+
+
+def test_token_for_valid_village_codes_still_prints_a_token_for_them(
+    env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["token", "--role", "viewer", "--village", "3204052001", "--village", "9901010002"]
+    assert main(argv) == 0
+    principal = decode_token(env.secret, capsys.readouterr().out.strip())
+    assert principal.villages == ["3204052001", "9901010002"]
+    assert principal.sub == "viewer@3204052001,9901010002"
+
+
 # values the parser refuses, Bahasa Indonesia first ---------------------------------------------
 @pytest.mark.parametrize(
     ("argv", "option", "message"),

@@ -8,6 +8,7 @@ import pytest
 
 from shared.integrations import extension, opensid
 from shared.integrations.mapping import (
+    MAPPINGS_DIR,
     MappingError,
     available,
     load_mapping,
@@ -128,10 +129,49 @@ def test_a_mapping_feeding_an_unknown_field_or_missing_a_required_one_is_refused
         ". (mapping uji: unknown field(s) for target farmers: status_lahan)"
     )
     no_nik = FARMERS.replace('"NIK" = "nik"\n', "")
-    with pytest.raises(MappingError, match="no column feeds nik"):
+    with pytest.raises(MappingError) as refused:
         extension.check_mapping(parse_mapping(no_nik))
+    assert str(refused.value) == (
+        "pemetaan uji: tidak ada kolom sumber yang mengisi nik. (mapping uji: no column feeds nik)"
+    )
     with pytest.raises(MappingError, match=r"tidak ada pemetaan 'nope'; .*\(no mapping 'nope'\)"):
         load_mapping("nope")
+
+
+def test_an_unknown_target_or_an_unfed_field_is_refused_in_indonesian_and_english() -> None:
+    with pytest.raises(MappingError) as refused:
+        extension.check_mapping(parse_mapping(FARMERS.replace('"farmers"', '"petani"')))
+    assert str(refused.value) == (
+        "pemetaan uji: target 'petani' tidak dikenal; yang ada: farmer_groups, farmers, plots, "
+        "extension_visits, input_plans. (mapping uji: unknown target 'petani')"
+    )
+    with pytest.raises(MappingError) as refused:
+        extension.check_mapping(
+            parse_mapping(AMOUNTS.replace("[mapping]", "[mapping]\nname='rdkk'"))
+        )
+    assert str(refused.value) == (
+        "pemetaan rdkk: tidak ada kolom sumber yang mengisi village_code, [[amounts]], "
+        "year atau season. "
+        "(mapping rdkk: no column feeds village_code, [[amounts]], year or season)"
+    )
+
+
+def test_an_opensid_mapping_missing_a_table_or_a_required_field_is_refused_in_both() -> None:
+    shipped = (MAPPINGS_DIR / "opensid.toml").read_text(encoding="utf-8")
+    without_keluarga = shipped.split("[keluarga.columns]")[0]
+    with pytest.raises(MappingError) as refused:
+        opensid.check_mapping(parse_mapping(without_keluarga))
+    assert str(refused.value) == (
+        "pemetaan opensid: tabel [keluarga.columns] wajib ada. "
+        "(mapping opensid: a [keluarga.columns] table is required)"
+    )
+    unfed = shipped.replace('"nik" = "nik"\n', "").replace('"kk_level" = "kk_level"\n', "")
+    with pytest.raises(MappingError) as refused:
+        opensid.check_mapping(parse_mapping(unfed))
+    assert str(refused.value) == (
+        "pemetaan opensid: tidak ada kolom penduduk yang mengisi nik, kk_level. "
+        "(mapping opensid: no penduduk column feeds nik, kk_level)"
+    )
 
 
 def test_a_mapping_file_that_is_not_utf8_is_refused_in_indonesian_and_english(
