@@ -322,9 +322,12 @@ def _minted(settings: Settings, district: str | None) -> str:
                 "with --url, pass --token, or --district to mint one from LUMBUNG_SECRET",
             )
         )
-    return mint_token(
-        settings.secret, role=Role.DISTRICT_ADMIN, sub="lumbung-import", district=district
-    )
+    try:
+        return mint_token(
+            settings.secret, role=Role.DISTRICT_ADMIN, sub="lumbung-import", district=district
+        )
+    except ValidationError as exc:  # --district, said as `lumbung token` says it
+        raise CliError("; ".join(_claim(error) for error in exc.errors())) from None
 
 
 # parser -----------------------------------------------------------------------------------
@@ -366,6 +369,16 @@ def _village(text: str) -> str:
     return text
 
 
+def _url(text: str) -> str:
+    from shared.demo.transport import http_address
+
+    try:
+        http_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def _import_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
     parser.add_argument(
@@ -378,6 +391,7 @@ def _import_options(parser: argparse.ArgumentParser) -> None:
 def _target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--url",
+        type=_url,
         help="a running platform (e.g. http://127.0.0.1:8000); default: the embedded data "
         "directory in this process (LUMBUNG_DATA_DIR; the platform must be stopped)",
     )

@@ -12,8 +12,10 @@ import http.client
 import json
 import queue
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import urlsplit
+
+from shared.integrations.messages import sentence
 
 RETRIES = 5
 
@@ -140,15 +142,33 @@ class AsgiClient:
         return _reply(status, b"".join(chunks), answer)
 
 
+class Address(NamedTuple):
+    scheme: str
+    host: str
+    port: int | None
+    prefix: str
+
+
+def http_address(base_url: str) -> Address:
+    """A running platform's address (``http://`` when it names no scheme); a ValueError in
+    Bahasa Indonesia and English when it is not an http(s) URL."""
+    try:
+        parts = urlsplit(base_url if "://" in base_url else f"http://{base_url}")
+        port = parts.port  # raises too: a port that is no number in 0-65535
+    except ValueError:  # or an unclosed [IPv6 address
+        parts, port = None, None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            sentence(f"bukan alamat http(s): {base_url}", f"not an http(s) URL: {base_url}")
+        )
+    return Address(parts.scheme, parts.hostname, port, parts.path.rstrip("/"))
+
+
 class HttpClient:
     """HTTP/1.1 with keep-alive to a running platform; one connection per concurrent call."""
 
     def __init__(self, base_url: str, token: str, *, timeout_s: float = 30.0) -> None:
-        parts = urlsplit(base_url if "://" in base_url else f"http://{base_url}")
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) URL: {base_url}")
-        self.scheme, self.host, self.port = parts.scheme, parts.hostname, parts.port
-        self.prefix = parts.path.rstrip("/")
+        self.scheme, self.host, self.port, self.prefix = http_address(base_url)
         self.token = token
         self.timeout_s = timeout_s
         self._idle: queue.SimpleQueue[http.client.HTTPConnection] = queue.SimpleQueue()

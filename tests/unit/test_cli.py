@@ -411,3 +411,73 @@ def test_import_with_a_broken_mapping_file_is_refused_in_indonesian_and_english(
         "nomor_induk; yang ada: "
     )
     assert err.endswith(". (mapping petani: unknown field(s) for target farmers: nomor_induk)\n")
+
+
+# --url and --district of the commands that send through a running platform ----------------------
+@pytest.fixture
+def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Readable inputs for every import kind, so the old code got as far as the URL."""
+    (tmp_path / "rumah_tangga.csv").write_text("village_code,members\n9901012001,3\n")
+    (tmp_path / "penjualan.csv").write_text("business_id,channel,quantity,unit_price\n")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "integrations"
+SENDERS = [
+    ["demo", *SMALL],
+    ["import", "households", "rumah_tangga.csv"],
+    ["import", "sales", "penjualan.csv", "--dry-run"],
+    ["import", "extension", str(FIXTURES / "rdkk.csv"), "--mapping", "erdkk"],
+    ["import", "opensid", "--penduduk", str(FIXTURES / "penduduk.csv"), "--village", "3204052001"],
+    ["import", "idm", str(FIXTURES / "idm-3204052001-2024.json")],
+]
+
+
+@pytest.mark.parametrize("url", ["ftp://x", "http://", "http://x:abc", "http://[::1"])
+@pytest.mark.parametrize("argv", SENDERS, ids=lambda argv: " ".join(argv[:2]))
+def test_a_url_that_is_not_http_is_refused_in_indonesian_and_english(
+    argv: list[str], url: str, env: Settings, files: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([*argv, "--url", url, "--token", "t"])
+    assert exited.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "Traceback" not in err
+    assert err.startswith(f"usage: lumbung {argv[0]} ")
+    assert err.endswith(
+        f": error: argument --url: bukan alamat http(s): {url}. (not an http(s) URL: {url})\n"
+    )
+    assert not env.sqlite_path.exists()
+
+
+def test_http_client_refuses_a_url_that_is_not_http_in_indonesian_and_english() -> None:
+    from shared.demo.transport import HttpClient
+
+    with pytest.raises(ValueError) as refused:
+        HttpClient("ftp://x", "t")
+    assert str(refused.value) == "bukan alamat http(s): ftp://x. (not an http(s) URL: ftp://x)"
+    client = HttpClient("127.0.0.1:8000/api/", "t")  # no scheme: http
+    assert (client.scheme, client.host, client.port, client.prefix) == (
+        "http",
+        "127.0.0.1",
+        8000,
+        "/api",
+    )
+
+
+@pytest.mark.parametrize("district", ["32", "32041", "320x"])
+@pytest.mark.parametrize("kind", ["households rumah_tangga.csv", "sales penjualan.csv"])
+def test_import_minting_for_a_bad_district_is_refused_as_lumbung_token_refuses_it(
+    kind: str, district: str, env: Settings, files: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    assert main(["import", *kind.split(), "--url", url, "--district", district]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err == (
+        "lumbung import: --district harus kode kabupaten 4 angka. "
+        "(--district must be a 4-digit district code)\n"
+    )
+    assert main(["token", "--role", "district_admin", "--district", district]) == 2
+    assert capsys.readouterr().err == err.replace("lumbung import:", "lumbung token:", 1)
