@@ -180,10 +180,14 @@ def _aggregator_parts(store: Any) -> tuple[Any, Any]:
     from services.aggregator.projector import Projector
     from services.aggregator.readmodel import COLLECTIONS
     from services.aggregator.views import ViewBuilder
+    from shared.settings import Settings
 
     store.ensure(COLLECTIONS)
-    views = ViewBuilder(store, DEFAULT_RULES, date.today, history_months=24)
-    # the service's own intervals (services.aggregator.context)
+    # as the service builds them (services.aggregator.context): its view workers (the
+    # default setting) and its flush intervals
+    views = ViewBuilder(
+        store, DEFAULT_RULES, date.today, history_months=24, workers=Settings().view_workers
+    )
     projector = Projector(
         store,
         views,
@@ -241,8 +245,9 @@ def aggregate(env: Env, rep: int, *, expected: int, naive_seconds: float,
 
     path = env.work / f"agg-{rep}.sqlite3"
     store = SqliteStore(path)
-    _, projector = _aggregator_parts(store)
+    views, projector = _aggregator_parts(store)
     n, seconds = _consume(env, projector, expected, 600)
+    views.close()
     store.close()
     out["real_rate"] = n / seconds
     say(f"  aggregate rep {rep}: projector (SQLite) {out['real_rate']:,.0f} ev/s")
@@ -251,6 +256,7 @@ def aggregate(env: Env, rep: int, *, expected: int, naive_seconds: float,
     store = SqliteStore(naive_path)
     views, _ = _aggregator_parts(store)
     n, seconds = _consume(env, baselines.NaiveProjector(store, views), expected, naive_seconds)
+    views.close()
     store.close()
     out["naive_rate"] = n / seconds
     out["naive_events"] = n
@@ -266,6 +272,7 @@ def aggregate(env: Env, rep: int, *, expected: int, naive_seconds: float,
             views, projector = _aggregator_parts(mstore)
             handler = projector if make == "real" else baselines.NaiveProjector(mstore, views)
             n, seconds = _consume(env, handler, expected, mongo_seconds)
+            views.close()
             mstore.close()
             _drop_mongo(env, db)
             out[f"{label}_rate"] = n / seconds

@@ -80,6 +80,8 @@ class Runtime:
     started: bool = False
     clock: Callable[[], date] = date.today
     extras: dict[str, Any] = field(default_factory=dict)
+    # called by stop(), after the workers: what a service's parts hold (e.g. processes)
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
     def start(self, *, background: bool = True) -> None:
         specs = [CollectionSpec(IDEMPOTENCY_COLLECTION)]
@@ -121,6 +123,8 @@ class Runtime:
         if self.relay is not None:
             self.relay.stop()
         self.workers.clear()
+        for close in self.closers:
+            close()
         self.started = False
 
     def close(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from pathlib import Path
 
@@ -46,6 +47,8 @@ class Settings(BaseSettings):
     demo: str = "on"
     rules_file: Path | None = None
     view_months: int = Field(24, ge=12, le=120)
+    # Processes that share a large view rebuild (catching up, a new month); 1: none.
+    view_workers: int = Field(default_factory=lambda: min(os.cpu_count() or 1, 4), ge=1, le=64)
     # The outbound feed and its webhooks: one feed builder and dispatcher per deployment
     # (services/agriculture/feed.py). On by default for the embedded app and a single
     # agriculture process; deploy/k8s turns it off in the scaled API replicas and on in the

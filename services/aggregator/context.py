@@ -33,8 +33,13 @@ def aggregator_of(runtime: Runtime) -> Aggregator:
     if found is None:
         rules = rules_from(runtime)
         views = ViewBuilder(
-            runtime.store, rules, runtime.clock, history_months=runtime.settings.view_months
+            runtime.store,
+            rules,
+            runtime.clock,
+            history_months=runtime.settings.view_months,
+            workers=runtime.settings.view_workers,
         )
+        runtime.closers.append(views.close)
         projector = Projector(
             runtime.store,
             views,

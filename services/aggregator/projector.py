@@ -289,9 +289,9 @@ class Projector:
                 touch(code, _ALL_MONTHS)
         return upserts
 
-    def flush_views(self, *, workers: int = 1) -> int:
+    def flush_views(self, *, workers: int | None = None) -> int:
         """Rebuild the views of every village marked dirty (``workers``: processes that may
-        share the work); return how many villages."""
+        share the work, by default the view builder's); return how many villages."""
         self._last_flush = time.monotonic()
         pending = {d["_id"]: d["first"] for d in scan(self.store, DIRTY, {})}
         self.views.refresh(pending, workers=workers)

@@ -10,7 +10,6 @@ so nothing counts twice.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Callable
@@ -48,9 +47,7 @@ def replay(
     view_workers: int | None = None,
 ) -> ReplayResult:
     """``view_workers``: processes that rebuild the villages' views at the end (default:
-    one per core, at most 4)."""
-    if view_workers is None:
-        view_workers = min(os.cpu_count() or 1, 4)
+    the ``view_workers`` setting: one per core, at most 4)."""
     started = time.perf_counter()
     agg = aggregator_of(runtime)
     for collection in READ_MODEL:

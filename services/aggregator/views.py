@@ -19,6 +19,9 @@ behind is found before the next batch and those months are rebuilt from the vill
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
@@ -26,6 +29,8 @@ from itertools import repeat
 from multiprocessing import get_context
 from multiprocessing.context import BaseContext
 from typing import Any
+
+import psutil
 
 from services.aggregator.domain.months import add_months, month_of, month_range
 from services.aggregator.domain.rules import RuleSet
@@ -50,15 +55,23 @@ from services.aggregator.readmodel import (
     village_ledgers,
 )
 from shared.ports.store import BulkUpsert, Doc, Store
+from shared.runtime import tune_gc
 
 # One household's change in a batch: (household id, its parts before, its parts after), each
 # None when it is not registered (then it counts nowhere).
 Change = tuple[str, list[HouseholdPart] | None, list[HouseholdPart] | None]
 
 
-# A rebuild of at least this many villages may use worker processes, a few villages a task.
+# A rebuild of at least this many villages may use worker processes, a few villages a task
+# (fewer when the villages are few, so that every worker gets about as much to do).
 PARALLEL_MIN_VILLAGES = 16
 VILLAGES_PER_TASK = 8
+TASKS_PER_WORKER = 5
+
+
+def _tasks(jobs: list[Any], workers: int) -> list[list[Any]]:
+    size = max(1, min(VILLAGES_PER_TASK, -(-len(jobs) // (workers * TASKS_PER_WORKER))))
+    return [jobs[i : i + size] for i in range(0, len(jobs), size)]
 
 
 def _village_upserts(
@@ -91,6 +104,32 @@ def _worker_context() -> BaseContext:
 
 
 _worker_stores: dict[str, Store] = {}  # per worker process: one connection per store
+PARENT_CHECK_S = 1.0
+
+
+def _follow_parent(parent_pid: int) -> None:
+    """A worker's initializer: end this worker soon after the process that started the pool
+    ends, even by SIGKILL (a pool worker waits on a queue it also holds the writing end of,
+    so it would otherwise never notice; its own parent is the forkserver). A zombie counts
+    as ended, and psutil tells a reused pid from the original process. The collector is
+    tuned as in the services (``tune_gc``): view building allocates much and keeps little."""
+    tune_gc()
+    try:
+        parent = psutil.Process(parent_pid)
+    except psutil.NoSuchProcess:
+        os._exit(0)
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_CHECK_S)
+            try:
+                if parent.is_running() and parent.status() != psutil.STATUS_ZOMBIE:
+                    continue
+            except psutil.NoSuchProcess:
+                pass
+            os._exit(0)
+
+    threading.Thread(target=watch, name="follow-parent", daemon=True).start()
 
 
 def _villages_in_worker(
@@ -106,12 +145,23 @@ def _villages_in_worker(
 
 class ViewBuilder:
     def __init__(
-        self, store: Store, rules: RuleSet, clock: Callable[[], date], *, history_months: int
+        self,
+        store: Store,
+        rules: RuleSet,
+        clock: Callable[[], date],
+        *,
+        history_months: int,
+        workers: int = 1,
     ) -> None:
+        """``workers``: processes a large rebuild may share its villages among. Their pool
+        starts with the first such rebuild and is kept until ``close``."""
         self.store = store
         self.rules = rules
         self.clock = clock
         self.history_months = history_months
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_size = 0
         # (district, month) -> village -> summary, not yet written into the district month
         self._district_patches: dict[tuple[str, str], dict[str, Doc]] = {}
         self._district_marked: dict[str, str] = {}  # district -> first month its marker names
@@ -157,11 +207,17 @@ class ViewBuilder:
             BulkUpsert(VILLAGE_TOTALS, {"_id": key, **where, **totals.to_doc()}),
         ]
 
-    def refresh(self, touched: Mapping[str, str], *, workers: int = 1) -> None:
+    def close(self) -> None:
+        """Stop the worker processes, if a rebuild started them."""
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def refresh(self, touched: Mapping[str, str], *, workers: int | None = None) -> None:
         """Rebuild village months from each village's first touched month to now, then the
-        districts of those villages for the same months. With ``workers`` > 1 and many
-        villages, worker processes compute the villages (each on its own connection to the
-        store) while this one writes what they return."""
+        districts of those villages for the same months. With ``workers`` (default: this
+        builder's) > 1 and many villages, worker processes compute the villages (each on its
+        own connection to the store) while this one writes what they return."""
         if not touched:
             return
         # held patches first: one of them may be older than what this rebuild writes
@@ -176,16 +232,14 @@ class ViewBuilder:
             jobs.append((village_code, months))
             district = village_code[:4]
             districts[district] = min(districts.get(district, months[0]), months[0])
+        workers = self.workers if workers is None else workers
         opener = self.store.reopener() if workers > 1 else None
         if opener is not None and len(jobs) >= PARALLEL_MIN_VILLAGES:
-            with ProcessPoolExecutor(workers, mp_context=_worker_context()) as pool:
-                chunks = [
-                    jobs[i : i + VILLAGES_PER_TASK] for i in range(0, len(jobs), VILLAGES_PER_TASK)
-                ]
-                for upserts in pool.map(
-                    _villages_in_worker, repeat(opener), repeat(self.rules), chunks
-                ):
-                    self.store.bulk_replace(upserts)
+            pool = self._workers(workers)
+            for upserts in pool.map(
+                _villages_in_worker, repeat(opener), repeat(self.rules), _tasks(jobs, workers)
+            ):
+                self.store.bulk_replace(upserts)
         else:
             self.store.bulk_replace(
                 [
@@ -196,6 +250,21 @@ class ViewBuilder:
             )
         self._refresh_districts(districts, last)
         self.store.replace(STATE, {"_id": "views", "through": last})
+
+    def _workers(self, workers: int) -> ProcessPoolExecutor:
+        """The kept pool when it has ``workers`` processes; else (a one-off count) a new one
+        that is kept in its place."""
+        if self._pool is not None and self._pool_size != workers:
+            self.close()
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                workers,
+                mp_context=_worker_context(),
+                initializer=_follow_parent,
+                initargs=(os.getpid(),),
+            )
+            self._pool_size = workers
+        return self._pool
 
     def apply_changes(
         self,

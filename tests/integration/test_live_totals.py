@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import psutil
 import pytest
 
 from services.aggregator.context import aggregator_of
@@ -249,7 +250,20 @@ def test_a_rebuild_by_worker_processes_writes_the_same_documents(
     monkeypatch.setattr(views_module, "PARALLEL_MIN_VILLAGES", 1)
     monkeypatch.setattr(views_module, "VILLAGES_PER_TASK", 1)
     monkeypatch.setattr(views_module, "_village_upserts", not_here)  # not in the workers
+    before = descendants()
     aggregator_of(rt).views.refresh(villages, workers=2)
     got = documents(rt)
     for name in COMPARED:
         assert got[name] == want[name], name
+    # the worker processes are kept for the next rebuild, and stop with the runtime
+    kept = descendants() - before
+    assert len(kept) >= 2
+    aggregator_of(rt).views.refresh(villages, workers=2)
+    assert documents(rt) == got
+    assert kept <= descendants()  # the same processes did the second rebuild
+    rt.stop()  # waits for the 2 workers to end (the forkserver and its tracker may stay)
+    assert len(kept - descendants()) == 2
+
+
+def descendants() -> set[int]:
+    return {p.pid for p in psutil.Process().children(recursive=True) if p.is_running()}
