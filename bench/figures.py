@@ -180,13 +180,13 @@ def _aggregator_parts(store: Any) -> tuple[Any, Any]:
     from services.aggregator.projector import Projector
     from services.aggregator.readmodel import COLLECTIONS
     from services.aggregator.views import ViewBuilder
-    from shared.settings import Settings
+    from shared.settings import dedicated_view_workers
 
     store.ensure(COLLECTIONS)
-    # as the service builds them (services.aggregator.context): its view workers (the
-    # default setting) and its flush intervals
+    # as the distributed aggregator builds them (services.aggregator.context): its view
+    # workers (the default for a process of its own) and its flush intervals
     views = ViewBuilder(
-        store, DEFAULT_RULES, date.today, history_months=24, workers=Settings().view_workers
+        store, DEFAULT_RULES, date.today, history_months=24, workers=dedicated_view_workers()
     )
     projector = Projector(
         store,

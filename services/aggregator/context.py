@@ -37,7 +37,7 @@ def aggregator_of(runtime: Runtime) -> Aggregator:
             rules,
             runtime.clock,
             history_months=runtime.settings.view_months,
-            workers=runtime.settings.view_workers,
+            workers=runtime.settings.views_in_workers,
         )
         runtime.closers.append(views.close)
         projector = Projector(

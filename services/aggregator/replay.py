@@ -22,6 +22,7 @@ from services.aggregator.service import TOPICS
 from shared.consumer import ConsumerWorker
 from shared.observability import REPLAY_EVENTS, REPLAY_PROGRESS
 from shared.runtime import Runtime
+from shared.settings import dedicated_view_workers
 
 Progress = Callable[[int, int], None]
 
@@ -46,8 +47,11 @@ def replay(
     idle_polls: int = 3,
     view_workers: int | None = None,
 ) -> ReplayResult:
-    """``view_workers``: processes that rebuild the villages' views at the end (default:
-    the ``view_workers`` setting: one per core, at most 4)."""
+    """``view_workers``: processes that rebuild the villages' views at the end (default: the
+    ``view_workers`` setting if set, else one per core, at most 4: a replay has the
+    machine to itself)."""
+    if view_workers is None:
+        view_workers = runtime.settings.view_workers or dedicated_view_workers()
     started = time.perf_counter()
     agg = aggregator_of(runtime)
     for collection in READ_MODEL:

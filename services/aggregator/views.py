@@ -19,11 +19,13 @@ behind is found before the next batch and those months are rebuilt from the vill
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import date
 from itertools import repeat
 from multiprocessing import get_context
@@ -56,6 +58,8 @@ from services.aggregator.readmodel import (
 )
 from shared.ports.store import BulkUpsert, Doc, Store
 from shared.runtime import tune_gc
+
+log = logging.getLogger(__name__)
 
 # One household's change in a batch: (household id, its parts before, its parts after), each
 # None when it is not registered (then it counts nowhere).
@@ -235,11 +239,12 @@ class ViewBuilder:
         workers = self.workers if workers is None else workers
         opener = self.store.reopener() if workers > 1 else None
         if opener is not None and len(jobs) >= PARALLEL_MIN_VILLAGES:
-            pool = self._workers(workers)
-            for upserts in pool.map(
-                _villages_in_worker, repeat(opener), repeat(self.rules), _tasks(jobs, workers)
-            ):
-                self.store.bulk_replace(upserts)
+            try:
+                self._in_workers(jobs, workers, opener)
+            except BrokenProcessPool as exc:  # a worker died (killed, out of memory)
+                log.warning("view workers lost (%s); starting new ones", exc)
+                self.close()
+                self._in_workers(jobs, workers, opener)
         else:
             self.store.bulk_replace(
                 [
@@ -250,6 +255,15 @@ class ViewBuilder:
             )
         self._refresh_districts(districts, last)
         self.store.replace(STATE, {"_id": "views", "through": last})
+
+    def _in_workers(
+        self, jobs: list[tuple[str, list[str]]], workers: int, opener: Callable[[], Store]
+    ) -> None:
+        pool = self._workers(workers)
+        for upserts in pool.map(
+            _villages_in_worker, repeat(opener), repeat(self.rules), _tasks(jobs, workers)
+        ):
+            self.store.bulk_replace(upserts)
 
     def _workers(self, workers: int) -> ProcessPoolExecutor:
         """The kept pool when it has ``workers`` processes; else (a one-off count) a new one

@@ -4,6 +4,7 @@ the bit, those a rebuild from every ledger gives."""
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -261,6 +262,13 @@ def test_a_rebuild_by_worker_processes_writes_the_same_documents(
     aggregator_of(rt).views.refresh(villages, workers=2)
     assert documents(rt) == got
     assert kept <= descendants()  # the same processes did the second rebuild
+    # a worker killed (as the OOM killer would) between rebuilds: new workers take over
+    worker = next(p for p in map(psutil.Process, kept) if p.ppid() != os.getpid())
+    worker.kill()  # forked by the forkserver, unlike the forkserver and its tracker
+    worker.wait(timeout=10)
+    aggregator_of(rt).views.refresh(villages, workers=2)
+    assert documents(rt) == got
+    kept = descendants() - before
     rt.stop()  # waits for the 2 workers to end (the forkserver and its tracker may stay)
     assert len(kept - descendants()) == 2
 

@@ -34,6 +34,22 @@ def test_embedded_mode_runs_with_defaults(monkeypatch: pytest.MonkeyPatch) -> No
     assert settings.port == 8000
 
 
+def test_view_workers_default_to_none_in_embedded_mode_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The embedded process serves every write itself, so a large rebuild stays in it; an
+    aggregator process of its own uses one worker per core, at most 4."""
+    monkeypatch.delenv("LUMBUNG_VIEW_WORKERS", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    assert Settings(mode=Mode.EMBEDDED).views_in_workers == 1
+    distributed = Settings(mode=Mode.DISTRIBUTED, secret=STRONG, pii_key=STRONG)
+    assert distributed.views_in_workers == 4
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert distributed.views_in_workers == 2
+    monkeypatch.setenv("LUMBUNG_VIEW_WORKERS", "3")
+    assert Settings(mode=Mode.EMBEDDED).views_in_workers == 3
+
+
 def test_token_round_trip_and_scope() -> None:
     tok = mint_token(STRONG, role=Role.VILLAGE_OPERATOR, sub="op", villages=["3204052001"])
     who = decode_token(STRONG, tok)
