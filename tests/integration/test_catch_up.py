@@ -79,3 +79,32 @@ def test_a_short_batch_with_a_full_batch_waiting_behind_it_still_defers(tmp_path
     worker.run_until_idle()
     assert list(scan(lazy.store, DIRTY, {})) == []
     assert views(lazy) == eager
+
+
+def test_a_full_batch_a_little_behind_updates_its_villages_in_place(tmp_path: Path) -> None:
+    """Once the views exist, a full batch with little behind it (a live consumer briefly
+    behind) updates its villages in place: deferring would mark every village it touched
+    for a rebuild of all their households."""
+    later = [
+        e
+        for e in scenario(seed=9, households=12, facts=250, tag="late-")
+        if e["type"].split(".")[1] in ("registry", "commerce", "agriculture", "livestock")
+        and e["type"].split(".")[2] not in ("village_registered", "idm_recorded")
+    ]
+    assert len(later) > 100
+    rt = runtime(tmp_path, "behind", batch=100)
+    worker = ConsumerWorker(
+        rt.bus, "g", TOPICS, aggregator_of(rt).projector, batch=100, poll_timeout_s=0.05
+    )
+    worker.run_until_idle()  # caught up: the views exist
+    rt.bus.publish(messages(later))
+    assert worker.step() == 100  # a full batch, with fewer than 10 full batches behind it
+    assert list(scan(rt.store, DIRTY, {})) == []  # nothing left for a rebuild
+    worker.run_until_idle()
+
+    eager = runtime(tmp_path, "eager", batch=100_000)
+    eager.bus.publish(messages(later))
+    ConsumerWorker(
+        eager.bus, "g", TOPICS, aggregator_of(eager).projector, batch=100_000
+    ).run_until_idle()
+    assert views(rt) == views(eager)
