@@ -116,7 +116,8 @@ class Projector:
 
     def apply(self, events: Sequence[Event], *, backlog: int | None = None) -> None:
         """Fold one batch in; ``backlog``: records the consumer knows to be waiting behind
-        it (a full batch or more of them means catching up, as a full batch itself does)."""
+        it. A full batch, or a full batch's worth behind a short one, is catching up (views
+        deferred to one rebuild) unless less than ``in_place_backlog`` is known to wait."""
         self.views.recover_districts()
         touched: dict[str, str] = {}
 
