@@ -89,6 +89,7 @@ class ConsumerWorker:
         self._consumer: Consumer | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._unconfirmed = False  # the last commit was sent without waiting for its answer
         self.processed = 0
 
     def lag(self) -> int:
@@ -106,6 +107,7 @@ class ConsumerWorker:
         consumer = self._ensure_consumer()
         records = consumer.poll(self.batch, self.poll_timeout_s)
         if not records:
+            self._confirm_commit(consumer)
             self.handler.tick()
             return 0
         started = time.perf_counter()
@@ -119,17 +121,29 @@ class ConsumerWorker:
                 valid.append((envelope, payload))
             except InvalidEvent as exc:
                 dead.append(deadletter_message(record, exc.reason))
-        self.handler.apply(valid, backlog=consumer.backlog())
+        backlog = consumer.backlog()
+        self.handler.apply(valid, backlog=backlog)
         self.dead_letters += len(dead)
         if dead and self.publish_dead_letters:
             self.bus.publish(dead)
             for msg in dead:
                 DEAD_LETTERS.labels(json.loads(msg.value)["topic"]).inc()
-        consumer.commit()
+        # With records known to be waiting, the next poll follows at once and its commit
+        # covers this one, so it is not waited for; the last batch of a backlog, and a
+        # live batch, wait for theirs.
+        behind = bool(backlog)
+        consumer.commit(wait=not behind)
+        self._unconfirmed = behind
         BATCH_SIZE.observe(len(records))
         BATCH_LATENCY.observe(time.perf_counter() - started)
         self.processed += len(records)
         return len(records)
+
+    def _confirm_commit(self, consumer: Consumer) -> None:
+        """Commit once more, waiting, after commits that were not waited for."""
+        if self._unconfirmed:
+            consumer.commit()
+            self._unconfirmed = False
 
     def run_until_idle(self, idle_polls: int = 2) -> int:
         """Consume until ``idle_polls`` consecutive empty polls (for tests and replays)."""
@@ -161,10 +175,18 @@ class ConsumerWorker:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=15)
+            if self._thread.is_alive():  # still inside a step: leave its consumer alone
+                self._unconfirmed = False
             self._thread = None
+        if self._consumer is not None and self._unconfirmed:
+            try:
+                self._confirm_commit(self._consumer)
+            except Exception as exc:  # the records are delivered again; nothing is lost
+                log.warning("consumer %s: last commit on stop failed: %s", self.group, exc)
         self._close_consumer()
 
     def _close_consumer(self) -> None:
+        self._unconfirmed = False
         if self._consumer is not None:
             try:
                 self._consumer.close()

@@ -158,7 +158,7 @@ class InProcessConsumer(Consumer):
         self._full = len(records) >= max_records
         return records
 
-    def commit(self) -> None:
+    def commit(self, *, wait: bool = True) -> None:
         if self._uncommitted:
             self._bus._commit(self._group, self._uncommitted)
             self._uncommitted = {}

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from contextlib import suppress
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka import errors as kafka_errors
 from kafka.net.compat import KafkaNetClient
 
@@ -239,10 +239,13 @@ class KafkaBus(Bus):
                 reconnect_backoff_max_ms=_RECONNECT_BACKOFF_MAX_MS,
                 allow_auto_create_topics=False,
             )
-            kafka_consumer.subscribe(topics=list(topics))
+            positions = _Positions()
+            kafka_consumer.subscribe(topics=list(topics), listener=positions)
         except kafka_errors.KafkaError as exc:
             raise BusUnavailable(f"kafka: {_reason(exc)}") from exc
-        return KafkaBusConsumer(kafka_consumer, request_timeout_ms=self.request_timeout_ms)
+        return KafkaBusConsumer(
+            kafka_consumer, request_timeout_ms=self.request_timeout_ms, positions=positions
+        )
 
     def close(self) -> None:
         with self._producer_lock:
@@ -255,6 +258,15 @@ class KafkaBus(Bus):
         if admin is not None:
             with suppress(Exception):
                 admin.close()
+
+
+def _log_failed_commit(offsets: Any, response: Any) -> None:
+    if isinstance(response, Exception):
+        log.warning(
+            "kafka commit without waiting failed (its records will be redelivered unless a "
+            "later commit covers them): %s",
+            _reason(response),
+        )
 
 
 def _close_producer(producer: KafkaProducer, *, timeout_s: float) -> None:
@@ -276,6 +288,21 @@ def _close_producer(producer: KafkaProducer, *, timeout_s: float) -> None:
         producer.close(timeout=0)
 
 
+class _Positions(ConsumerRebalanceListener):
+    """The next offset per partition as this consumer last learnt it (from the records
+    ``poll`` returned, or once from ``position``), forgotten whenever the assignment
+    changes, since a rebalance moves positions back to the committed offsets."""
+
+    def __init__(self) -> None:
+        self.next: dict[Any, int] = {}
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        self.next = {}
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        self.next = {}
+
+
 class KafkaBusConsumer(Consumer):
     """One member of a consumer group; not thread-safe (use it from one thread).
 
@@ -288,9 +315,16 @@ class KafkaBusConsumer(Consumer):
     unreachable broker raises ``BusUnavailable``.
     """
 
-    def __init__(self, consumer: KafkaConsumer, *, request_timeout_ms: int) -> None:
+    def __init__(
+        self,
+        consumer: KafkaConsumer,
+        *,
+        request_timeout_ms: int,
+        positions: _Positions | None = None,
+    ) -> None:
         self._consumer = consumer
         self._timeout_ms = request_timeout_ms
+        self._positions = positions if positions is not None else _Positions()
 
     def poll(self, max_records: int, timeout_s: float) -> list[Record]:
         try:
@@ -299,6 +333,10 @@ class KafkaBusConsumer(Consumer):
             )
         except kafka_errors.KafkaError as exc:
             raise BusUnavailable(f"kafka: {_reason(exc)}") from exc
+        known = self._positions.next
+        for tp, records in batches.items():
+            if records:
+                known[tp] = records[-1].offset + 1
         return [
             Record(
                 topic=r.topic,
@@ -311,11 +349,16 @@ class KafkaBusConsumer(Consumer):
             for r in batches[tp]
         ]
 
-    def commit(self) -> None:
+    def commit(self, *, wait: bool = True) -> None:
         """Commit the positions after the records polled so far (kafka-python's positions only
-        advance over records poll has returned, never over prefetched ones)."""
+        advance over records poll has returned, never over prefetched ones). ``wait=False``
+        sends the commit without waiting for its answer; a commit that then fails is logged,
+        and the next one covers its records."""
         try:
-            self._consumer.commit(timeout_ms=self._timeout_ms)
+            if wait:
+                self._consumer.commit(timeout_ms=self._timeout_ms)
+            else:
+                self._consumer.commit_async(callback=_log_failed_commit)
         except _REBALANCED as exc:
             log.warning(
                 "kafka commit skipped after a rebalance (records will be redelivered): %s",
@@ -326,14 +369,24 @@ class KafkaBusConsumer(Consumer):
 
     def backlog(self) -> int | None:
         """Highwater minus position over the assigned partitions that a fetch response has
-        described so far (no request is sent); None before any has been."""
+        described so far (no request is sent); None before any has been. Positions come
+        from the records ``poll`` returned; ``position`` (which walks every partition) is
+        asked only for a partition this consumer has not learnt one of since its last
+        rebalance."""
         total: int | None = None
+        known = self._positions.next
         try:
             for tp in self._consumer.assignment():
                 highwater = self._consumer.highwater(tp)
-                position = self._consumer.position(tp, timeout_ms=0)
-                if highwater is not None and position is not None:
-                    total = (total or 0) + max(0, highwater - position)
+                if highwater is None:
+                    continue
+                position = known.get(tp)
+                if position is None:
+                    position = self._consumer.position(tp, timeout_ms=0)
+                    if position is None:
+                        continue
+                    known[tp] = position
+                total = (total or 0) + max(0, highwater - position)
         except kafka_errors.KafkaError:  # a rebalance moved a partition meanwhile
             return None
         return total

@@ -38,8 +38,12 @@ class Consumer(ABC):
         """Next records after this consumer's position; [] when none arrived in time."""
 
     @abstractmethod
-    def commit(self) -> None:
-        """Commit the position after every record returned by ``poll`` so far."""
+    def commit(self, *, wait: bool = True) -> None:
+        """Commit the position after every record returned by ``poll`` so far.
+
+        ``wait=False`` lets an adapter send the commit without waiting for its outcome (the
+        next commit covers one that fails; at worst records are delivered again, which
+        consumers are idempotent to); an adapter whose commit is local may ignore it."""
 
     @abstractmethod
     def lag(self) -> dict[tuple[str, int], int]:
