@@ -103,6 +103,7 @@ class Projector:
         self.district_interval_s = district_interval_s
         self._last_district_flush = time.monotonic()
         self._live_months: tuple[str, list[str]] | None = None  # (current month, its range)
+        self._deferred: set[str] = set()  # villages whose rebuild a catch-up deferred
 
     def live_months(self) -> list[str] | None:
         """The precomputed months a live batch updates in place (None: rebuild instead)."""
@@ -161,6 +162,11 @@ class Projector:
         upserts = self._fold_ledgers(by_household, touch, changes) + references
         upserts += self._idm_documents(idm)
         markers, pending = self._dirty_markers(touched)
+        if catching_up and not live:
+            # a catch-up ends in one rebuild of every village it touched: when that will
+            # be shared among worker processes, start them now rather than then
+            self._deferred.update(touched)
+            self.views.warm(len(self._deferred))
         # the markers first: a village's ledgers never change without a marker already
         # stored, which goes only once its views show the change (so a redelivered batch,
         # whose events change nothing any more, need not mark anything)
@@ -303,6 +309,7 @@ class Projector:
         """Rebuild the views of every village marked dirty (``workers``: processes that may
         share the work, by default the view builder's); return how many villages."""
         self._last_flush = time.monotonic()
+        self._deferred.clear()
         pending = {d["_id"]: d["first"] for d in scan(self.store, DIRTY, {})}
         self.views.refresh(pending, workers=workers)
         for village in pending:

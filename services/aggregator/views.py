@@ -136,6 +136,10 @@ def _follow_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="follow-parent", daemon=True).start()
 
 
+def _ready() -> None:
+    """A task that only makes a worker process start (``ViewBuilder.warm``)."""
+
+
 def _villages_in_worker(
     opener: Callable[[], Store], rules: RuleSet, jobs: list[tuple[str, list[str]]]
 ) -> list[BulkUpsert]:
@@ -216,6 +220,21 @@ class ViewBuilder:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
+
+    def warm(self, villages: int) -> None:
+        """Start the worker processes now if a rebuild of ``villages`` villages would use
+        them and they are not running: a catch-up ends in one rebuild of every village it
+        touched, which then need not wait for them (their start overlaps the catch-up)."""
+        if (
+            self._pool is not None
+            or self.workers <= 1
+            or villages < PARALLEL_MIN_VILLAGES
+            or self.store.reopener() is None
+        ):
+            return
+        pool = self._workers(self.workers)
+        for _ in range(self.workers):  # a pool starts a process per task, up to its size
+            pool.submit(_ready)
 
     def refresh(self, touched: Mapping[str, str], *, workers: int | None = None) -> None:
         """Rebuild village months from each village's first touched month to now, then the

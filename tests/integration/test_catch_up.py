@@ -3,8 +3,13 @@ reaches the head of the log; the result equals rebuilding after every batch."""
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import date
 from pathlib import Path
+
+import psutil
+import pytest
 
 from services.aggregator.context import aggregator_of
 from services.aggregator.readmodel import DIRTY, VILLAGE_MONTHS, scan
@@ -17,8 +22,10 @@ from shared.settings import Settings
 from tests.scenario import messages, scenario
 
 
-def runtime(tmp_path: Path, name: str, batch: int) -> Runtime:
-    settings = Settings(data_dir=tmp_path / name, consumer_batch=batch, view_months=12)
+def runtime(tmp_path: Path, name: str, batch: int, view_workers: int | None = None) -> Runtime:
+    settings = Settings(
+        data_dir=tmp_path / name, consumer_batch=batch, view_months=12, view_workers=view_workers
+    )
     rt = bootstrap(
         settings,
         [SERVICE],
@@ -108,3 +115,42 @@ def test_a_full_batch_a_little_behind_updates_its_villages_in_place(tmp_path: Pa
         eager.bus, "g", TOPICS, aggregator_of(eager).projector, batch=100_000
     ).run_until_idle()
     assert views(rt) == views(eager)
+
+
+def worker_processes() -> set[int]:
+    """The view workers: forked by the pool's forkserver, so not children of this process."""
+    return {
+        p.pid
+        for p in psutil.Process().children(recursive=True)
+        if p.is_running() and p.ppid() != os.getpid()
+    }
+
+
+@pytest.mark.parametrize("threshold, started", [(2, True), (10_000, False)])
+def test_a_catch_up_starts_the_view_workers_its_final_rebuild_will_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threshold: int, started: bool
+) -> None:
+    """Catching up over villages enough for a rebuild in worker processes, the aggregator
+    starts those processes with the first deferred batch, so the rebuild at the head of the
+    log does not wait for them; over fewer villages it starts none."""
+    from services.aggregator import views as views_module
+
+    monkeypatch.setattr(views_module, "PARALLEL_MIN_VILLAGES", threshold)
+    before = worker_processes()
+    rt = runtime(tmp_path, "warm", batch=100, view_workers=2)
+    try:
+        worker = ConsumerWorker(
+            rt.bus, "g", TOPICS, aggregator_of(rt).projector, batch=100, poll_timeout_s=0.05
+        )
+        assert worker.step() == 100  # catching up: views deferred
+        assert views(rt) == []
+        marked = {d["_id"] for d in scan(rt.store, DIRTY, {})}
+        assert len(marked) >= 2
+        deadline = time.monotonic() + 30
+        while started and len(worker_processes() - before) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert (len(worker_processes() - before) >= 2) is started
+        worker.run_until_idle()
+        assert views(rt)
+    finally:
+        rt.stop()
