@@ -49,6 +49,7 @@ def serve(name: str | None = None) -> None:
         host=settings.host,
         port=settings.port,
         log_level="info",
+        access_log=settings.access_log,
         proxy_headers=False,
         server_header=False,
     )

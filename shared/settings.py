@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     data_dir: Path = Path("data")
+    # One log line per HTTP request (uvicorn's access log). Off by default: the Prometheus
+    # metrics count and time every request by route and status already, and the line cost
+    # ~0.3-0.8 ms of the ~3.5 ms of CPU an embedded write takes (bench/FINDINGS.md).
+    access_log: bool = False
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_partitions: int = Field(6, ge=1)

@@ -50,6 +50,26 @@ def test_view_workers_default_to_none_in_embedded_mode_only(
     assert Settings(mode=Mode.EMBEDDED).views_in_workers == 3
 
 
+@pytest.mark.parametrize("value, logged", [(None, False), ("true", True), ("0", False)])
+def test_the_access_log_is_off_unless_asked_for(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, logged: bool
+) -> None:
+    """uvicorn writes a line per request only with LUMBUNG_ACCESS_LOG (metrics count them)."""
+    import services.main as entry
+
+    if value is None:
+        monkeypatch.delenv("LUMBUNG_ACCESS_LOG", raising=False)
+    else:
+        monkeypatch.setenv("LUMBUNG_ACCESS_LOG", value)
+    served: dict[str, object] = {}
+    monkeypatch.setattr(entry, "embedded_app", lambda settings: "app")
+    monkeypatch.setattr(entry, "tune_gc", lambda: None)
+    monkeypatch.setattr(entry.uvicorn, "run", lambda app, **kw: served.update(app=app, **kw))
+    entry.serve()
+    assert served["app"] == "app"
+    assert served["access_log"] is logged
+
+
 def test_token_round_trip_and_scope() -> None:
     tok = mint_token(STRONG, role=Role.VILLAGE_OPERATOR, sub="op", villages=["3204052001"])
     who = decode_token(STRONG, tok)
