@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -322,7 +323,31 @@ class SqliteStore(Store):
                         OutboxEntry(t, doc_id, [i["event"] for i in items], items[0]["at"])
                     )
         entries.sort(key=lambda e: e.created_at)
+        if entries:
+            self._sync_log()
         return entries[:limit]
+
+    def _sync_log(self) -> None:
+        """Put every commit so far on the disk (fsync the write-ahead log) before the relay
+        publishes from them. Commits themselves do not wait for the disk (synchronous=
+        NORMAL): a power cut may take back the last fraction of a second of writes, but
+        never one whose events are already in the bus log, which would leave the
+        aggregator counting a fact the service lost. (Waiting at every commit, FULL,
+        measured: freshness p99 0.58-4.4 s instead of 0.71 s at 200 writes/s.)"""
+        if self._path == ":memory:":
+            return
+        try:
+            fd = os.open(self._path + "-wal", os.O_RDWR)
+        except FileNotFoundError:  # no log: every commit is in the database file already
+            return
+        except OSError as exc:
+            raise StoreUnavailable(f"sqlite: {exc}") from exc
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            raise StoreUnavailable(f"sqlite: {exc}") from exc
+        finally:
+            os.close(fd)
 
     def outbox_ack(self, entry: OutboxEntry) -> None:
         t = self._table(entry.collection)

@@ -135,7 +135,9 @@ class Store(ABC):
     # --- outbox --------------------------------------------------------------------------
     @abstractmethod
     def outbox_pending(self, limit: int) -> list[OutboxEntry]:
-        """Documents with unpublished events, oldest write first."""
+        """Documents with unpublished events, oldest write first; what it returns is on the
+        disk as durably as the store makes anything (a power cut cannot take it back after
+        the relay has published it)."""
 
     @abstractmethod
     def outbox_ack(self, entry: OutboxEntry) -> None:
