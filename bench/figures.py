@@ -15,7 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from bench import baselines
-from bench.common import PY, ROOT, bare_server, lumbung_server, percentile, run_json, say, token
+from bench.common import (
+    PY,
+    ROOT,
+    bare_server,
+    cpu_seconds,
+    lumbung_server,
+    percentile,
+    run_json,
+    say,
+    token,
+)
 from bench.data import read_messages
 from shared.demo import DemoConfig, generate
 from shared.demo.model import Command
@@ -97,13 +107,22 @@ def ingest(env: Env, rep: int, *, households: int, requests: int, seconds: float
     out: dict[str, Any] = {}
     logs = env.work / "logs"
     with bare_server(logs / "bare.log") as bare:
+        before = cpu_seconds(bare.pid)
         r = _load(_spec(bare.url, _groups(body), **load), env, seconds + 60)
-        out["bare"] = r
+        out["bare"] = {**r, "cpu_ms": _cpu_ms(bare.pid, before, r)}
     data_dir = env.work / f"ingest-embedded-{rep}"
     shutil.rmtree(data_dir, ignore_errors=True)
     with lumbung_server("services", _embedded_env(data_dir), logs / "embedded.log") as srv:
         _load(_spec(srv.url, _groups(head), concurrency=1), env, 120)
-        out["embedded"] = _load(_spec(srv.url, _groups(body), **load), env, seconds + 60)
+        before = cpu_seconds(srv.pid)
+        r = _load(_spec(srv.url, _groups(body), **load), env, seconds + 60)
+        out["embedded"] = {**r, "cpu_ms": _cpu_ms(srv.pid, before, r)}
+        # the same process and client on the platform's cheapest route (no auth, no body):
+        # what its HTTP stack costs before any work of a write
+        health = [[["GET", "/healthz", None, None]]] * requests
+        before = cpu_seconds(srv.pid)
+        r = _load(_spec(srv.url, health, **load), env, seconds + 60)
+        out["embedded_health"] = {**r, "cpu_ms": _cpu_ms(srv.pid, before, r)}
     shutil.rmtree(data_dir, ignore_errors=True)
     db = f"bench_ingest_{rep}_{uuid.uuid4().hex[:6]}"
     with lumbung_server(
@@ -116,6 +135,11 @@ def ingest(env: Env, rep: int, *, households: int, requests: int, seconds: float
         out["commerce"] = _load(_spec(srv.url, _groups(commerce), **load), env, seconds + 60)
     _drop_mongo(env, db)
     return out
+
+
+def _cpu_ms(pid: int, before: float, load: dict[str, Any]) -> float:
+    """The server's CPU milliseconds per request since ``before`` (its CPU seconds then)."""
+    return 1000 * (cpu_seconds(pid) - before) / max(1, load["requests"])
 
 
 def _drop_mongo(env: Env, db: str) -> None:

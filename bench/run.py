@@ -277,6 +277,21 @@ def render(
                     f"≥ 0.25x: {_ok(ratio >= 0.25)}",
                 )
             )
+        if all("embedded_health" in r and "cpu_ms" in r["bare"] for r in runs):
+            ratio = median([r["embedded_health"]["rate"] / r["bare"]["rate"] for r in runs])
+            rows.append(
+                (
+                    "1. Ingest, where the time goes: the embedded platform's own `GET /healthz` "
+                    "(no auth, no body, no write), same process and client",
+                    f"{_med(runs, 'embedded_health', 'rate'):,.0f} req/s; server CPU "
+                    f"{_med(runs, 'embedded_health', 'cpu_ms'):.2f} ms a request (a write: "
+                    f"{_med(runs, 'embedded', 'cpu_ms'):.2f} ms)",
+                    f"bare FastAPI route: server CPU {_med(runs, 'bare', 'cpu_ms'):.2f} ms a "
+                    "request",
+                    f"{ratio:.2f}x",
+                    "(context for the rows above)",
+                )
+            )
     if "publish" in R:
         runs = R["publish"]
         ratio = median([r["relay_rate"] / r["raw_rate"] for r in runs])
