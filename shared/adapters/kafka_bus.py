@@ -320,11 +320,12 @@ class KafkaBusConsumer(Consumer):
         consumer: KafkaConsumer,
         *,
         request_timeout_ms: int,
-        positions: _Positions | None = None,
+        positions: _Positions,
     ) -> None:
+        """``positions``: the listener ``consumer`` was subscribed with."""
         self._consumer = consumer
         self._timeout_ms = request_timeout_ms
-        self._positions = positions if positions is not None else _Positions()
+        self._positions = positions
 
     def poll(self, max_records: int, timeout_s: float) -> list[Record]:
         try:
