@@ -338,16 +338,14 @@ class SqliteStore(Store):
             return
         try:
             fd = os.open(self._path + "-wal", os.O_RDWR)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         except FileNotFoundError:  # no log: every commit is in the database file already
             return
         except OSError as exc:
             raise StoreUnavailable(f"sqlite: {exc}") from exc
-        try:
-            os.fsync(fd)
-        except OSError as exc:
-            raise StoreUnavailable(f"sqlite: {exc}") from exc
-        finally:
-            os.close(fd)
 
     def outbox_ack(self, entry: OutboxEntry) -> None:
         t = self._table(entry.collection)
