@@ -9,9 +9,17 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union, cast
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+)
 
 from shared.events import vocab
 from shared.events.envelope import (
@@ -387,23 +395,50 @@ class InvalidEvent(ValueError):
 _LONG_NUMBER = re.compile(r"[0-9]{1000}")
 
 
+def _typed_envelope(etype: str, model: type[Payload]) -> type[CloudEvent]:
+    """The envelope of one event type, its ``data`` validated as that type's payload."""
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        f"{model.__name__}Event",
+        __base__=CloudEvent,
+        type=(Literal[etype], ...),
+        data=(model, ...),
+    )
+
+
+TYPED_ENVELOPES: dict[str, type[CloudEvent]] = {
+    etype: _typed_envelope(etype, model) for etype, model in EVENT_MODELS.items()
+}
+# every event of the catalogue, told apart by its ``type``: one pass of pydantic's JSON
+# parser validates the envelope and the payload together
+_ANY_EVENT: TypeAdapter[CloudEvent] = TypeAdapter(
+    Annotated[Union[tuple(TYPED_ENVELOPES.values())], Field(discriminator="type")]  # noqa: UP007
+)
+
+
 def decode_event(raw: bytes | str) -> tuple[CloudEvent, Payload]:
     """Parse and validate one structured CloudEvent; raise InvalidEvent with a short reason.
 
-    The usual, valid event is parsed and its envelope validated in one pass by pydantic's
-    JSON parser (half the cost of ``json.loads`` then validation). Anything that pass
+    The envelope comes back with its ``data`` as the payload model (the payload itself is
+    the second item). The usual, valid event is parsed, and its envelope and payload
+    validated, in one pass of pydantic's JSON parser over a union told apart by ``type``
+    (less than half the cost of ``json.loads`` then two validations). Anything that pass
     refuses, or that carries a very long number, goes the careful way below, which gives
-    each kind of bad message its own reason.
+    each kind of bad message its own reason and returns the same result for a good one.
     """
     if len(raw) > MAX_EVENT_BYTES:
         raise InvalidEvent(f"too large: {len(raw)} bytes > {MAX_EVENT_BYTES}")
     if isinstance(raw, str) and _LONG_NUMBER.search(raw) is None:
         try:
-            envelope = CloudEvent.model_validate_json(raw)
+            envelope = _ANY_EVENT.validate_json(raw)
         except ValidationError:
             pass
         else:
-            return envelope, _payload_of(envelope)
+            return envelope, cast(Payload, envelope.data)
+    return _decode_carefully(raw)
+
+
+def _decode_carefully(raw: bytes | str) -> tuple[CloudEvent, Payload]:
+    """Step by step, so that each kind of bad message gets its own reason."""
     try:
         body: Any = json.loads(raw)
     except (ValueError, RecursionError) as exc:
@@ -417,17 +452,18 @@ def decode_event(raw: bytes | str) -> tuple[CloudEvent, Payload]:
         envelope = CloudEvent.model_validate(body)
     except ValidationError as exc:
         raise InvalidEvent("bad envelope: " + _short(exc)) from None
-    return envelope, _payload_of(envelope)
-
-
-def _payload_of(envelope: CloudEvent) -> Payload:
-    model = EVENT_MODELS.get(envelope.type)
-    if model is None:
+    typed = TYPED_ENVELOPES.get(envelope.type)
+    if typed is None:
         raise InvalidEvent(f"unknown event type: {envelope.type}")
     try:
-        return model.model_validate(envelope.data)
+        payload = EVENT_MODELS[envelope.type].model_validate(envelope.data)
     except ValidationError as exc:
         raise InvalidEvent(f"bad data for {envelope.type}: " + _short(exc)) from None
+    # both parts are valid: the same typed envelope as the one-pass way, without
+    # validating the payload a second time
+    fields = dict(envelope)
+    fields["data"] = payload
+    return typed.model_construct(envelope.model_fields_set, **fields), payload
 
 
 def _short(exc: ValidationError) -> str:

@@ -8,8 +8,9 @@ from datetime import date
 import pytest
 
 from shared.commands import build_event
+from shared.demo import DemoConfig, generate, to_events
 from shared.events import catalogue as ev
-from shared.events.catalogue import EVENT_MODELS, InvalidEvent, decode_event
+from shared.events.catalogue import EVENT_MODELS, InvalidEvent, _decode_carefully, decode_event
 
 
 def good(**data_overrides: object) -> dict:
@@ -45,6 +46,22 @@ def test_a_built_event_is_a_cloudevent_that_round_trips() -> None:
     assert envelope.source == "/lumbung/commerce"
     assert envelope.villagecode == "3204052001"
     assert payload.amount == 30000 and payload.occurred_on == date(2026, 11, 27)
+
+
+def test_the_one_pass_decoding_gives_what_the_careful_one_gives() -> None:
+    demo = DemoConfig(seed=2, households=30, villages=5, today=date(2026, 11, 28))
+    later = good(added_later=[1, 2])
+    later["traceparent"] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    events = [*to_events(generate(demo)), later]
+    assert len({e["type"] for e in events}) >= 25
+    for event in events:
+        raw = json.dumps(event)
+        fast, careful = decode_event(raw), _decode_carefully(raw)
+        assert fast == careful
+        assert fast[0].model_fields_set == careful[0].model_fields_set
+        assert fast[0].data is fast[1]
+        assert fast[1] == EVENT_MODELS[event["type"]].model_validate(event["data"])
+    assert fast[0].model_extra == {"traceparent": later["traceparent"]}
 
 
 def test_unknown_fields_are_ignored_by_consumers() -> None:
