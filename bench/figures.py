@@ -229,11 +229,13 @@ def _consume(env: Env, handler: Any, expected: int, max_seconds: float) -> tuple
     from services.aggregator.service import TOPICS
     from shared.adapters.kafka_bus import KafkaBus
     from shared.consumer import ConsumerWorker
+    from shared.settings import Settings
 
     bus = KafkaBus(env.kafka, client_id=f"bench-{uuid.uuid4().hex[:6]}")
+    # as the aggregator consumes (services.aggregator.service), for the naive projector too
     worker = ConsumerWorker(
         bus, f"bench-agg-{uuid.uuid4().hex[:8]}", TOPICS, handler, batch=1000,
-        poll_timeout_s=0.5, publish_dead_letters=False,
+        poll_timeout_s=0.5, publish_dead_letters=False, prefetch=Settings().consumer_prefetch,
     )  # fmt: skip
     first = None
     try:

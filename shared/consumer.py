@@ -77,8 +77,12 @@ class ConsumerWorker:
         batch: int = 1000,
         poll_timeout_s: float = 0.5,
         publish_dead_letters: bool = True,
+        prefetch: bool = False,
     ) -> None:
+        """``prefetch``: ask the bus for a consumer that fetches the next batch of a backlog
+        while this one is handled (``Bus.consumer``)."""
         self.publish_dead_letters = publish_dead_letters
+        self.prefetch = prefetch
         self.dead_letters = 0
         self.bus = bus
         self.group = group
@@ -99,7 +103,7 @@ class ConsumerWorker:
     def _ensure_consumer(self) -> Consumer:
         if self._consumer is None:
             self.bus.ensure_topics([*self.topics, DEADLETTER_TOPIC])
-            self._consumer = self.bus.consumer(self.group, self.topics)
+            self._consumer = self.bus.consumer(self.group, self.topics, prefetch=self.prefetch)
         return self._consumer
 
     def step(self) -> int:

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     relay_interval_s: float = Field(0.2, gt=0)
     relay_batch: int = Field(500, ge=1)
     consumer_batch: int = Field(1000, ge=1)
+    # The aggregator's Kafka consumer fetches in a child process of its own, the next batch
+    # of a backlog while it folds the last (shared/adapters/kafka_prefetch.py); no effect in
+    # embedded mode.
+    consumer_prefetch: bool = True
     session_timeout_ms: int = Field(10_000, ge=1000)
     max_body_bytes: int = Field(256 * 1024, ge=1024)
     write_rate: str = Field("6000/minute", pattern=r"^[0-9]+ ?(/|per) ?[0-9]* ?[a-z]+$")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,7 +13,7 @@ from fastapi.testclient import TestClient
 from shared.adapters.inproc_bus import InProcessBus
 from shared.adapters.sqlite_store import SqliteStore
 from shared.auth import Role, mint_token
-from shared.ports.bus import Bus
+from shared.ports.bus import Bus, Consumer
 from shared.ports.store import Store
 from shared.settings import Settings
 from tests.servers import LumbungProcess, require_env
@@ -65,17 +66,21 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     _drop_mongo(url, name)
 
 
-@pytest.fixture(params=["inproc", "kafka"])
+@pytest.fixture(params=["inproc", "kafka", "kafka-prefetch"])
 def bus(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Bus]:
-    """Each bus adapter in turn: the durable in-process log and real Kafka."""
+    """Each bus adapter in turn: the durable in-process log, real Kafka, and real Kafka
+    whose every consumer fetches in a child process (as the aggregator's does)."""
     if request.param == "inproc":
         b: Bus = InProcessBus(tmp_path / "bus.sqlite3", partitions=3)
     else:
         from shared.adapters.kafka_bus import KafkaBus
 
-        b = KafkaBus(
-            request.getfixturevalue("kafka_bootstrap"), partitions=3, session_timeout_ms=6000
-        )
+        class PrefetchingKafkaBus(KafkaBus):
+            def consumer(self, group: str, topics: Sequence[str], **options: Any) -> Consumer:
+                return super().consumer(group, topics, **{**options, "prefetch": True})
+
+        kind = PrefetchingKafkaBus if request.param == "kafka-prefetch" else KafkaBus
+        b = kind(request.getfixturevalue("kafka_bootstrap"), partitions=3, session_timeout_ms=6000)
     yield b
     b.close()
 

@@ -37,6 +37,30 @@ def server(name: str, action: str) -> None:
     subprocess.run(["bash", str(LOCAL / f"{name}.sh"), action], check=True, cwd=ROOT, timeout=180)
 
 
+def line_of_killed_script(tmp_path: Path, source: str, *args: str) -> str:
+    """Run ``source`` as a script that prints a line and then SIGKILLs itself (as the chaos
+    test and the OOM killer end an aggregator); return that line. Its own children may
+    inherit its stdout, so the line is read, not the pipe to its end."""
+    script = tmp_path / "child.py"
+    script.write_text(source)
+    log_path = tmp_path / "child.log"
+    with log_path.open("w") as log:
+        child = subprocess.Popen(
+            [sys.executable, str(script), *args],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            cwd=ROOT,
+        )
+        try:
+            line = child.stdout.readline() if child.stdout else ""
+            assert child.wait(timeout=90) == -signal.SIGKILL, log_path.read_text()
+        finally:
+            if child.stdout:
+                child.stdout.close()
+    return line
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -26,6 +26,7 @@ def consumer_worker(runtime: Runtime) -> ConsumerWorker:
         TOPICS,
         aggregator_of(runtime).projector,
         batch=settings.consumer_batch,
+        prefetch=settings.consumer_prefetch,
     )
 
 

@@ -75,8 +75,14 @@ class InProcessBus(Bus):
             self._arrived.notify_all()
 
     def consumer(
-        self, group: str, topics: Sequence[str], *, from_beginning: bool = True
+        self,
+        group: str,
+        topics: Sequence[str],
+        *,
+        from_beginning: bool = True,
+        prefetch: bool = False,
     ) -> InProcessConsumer:
+        """``prefetch`` is ignored: polling the log is a local query."""
         self._check_open()
         return InProcessConsumer(self, group, list(topics), from_beginning)
 

@@ -18,6 +18,7 @@ from typing import Any
 from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka import errors as kafka_errors
 from kafka.net.compat import KafkaNetClient
+from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from shared.ports.bus import Bus, BusUnavailable, Consumer, Message, Record
 
@@ -218,11 +219,34 @@ class KafkaBus(Bus):
 
     # -- consumers ------------------------------------------------------------------------------
 
+    def config(self) -> dict[str, Any]:
+        """The arguments this bus was built with (a fetch process builds its own from them)."""
+        return {
+            "bootstrap": self.bootstrap,
+            "partitions": self.partitions,
+            "client_id": self.client_id,
+            "session_timeout_ms": self.session_timeout_ms,
+            "request_timeout_ms": self.request_timeout_ms,
+            "replication_factor": self.replication_factor,
+            "max_poll_records": self.max_poll_records,
+        }
+
     def consumer(
-        self, group: str, topics: Sequence[str], *, from_beginning: bool = True
-    ) -> KafkaBusConsumer:
-        """Join ``group`` on ``topics`` (created if missing); the join itself happens in poll."""
+        self,
+        group: str,
+        topics: Sequence[str],
+        *,
+        from_beginning: bool = True,
+        prefetch: bool = False,
+    ) -> Consumer:
+        """Join ``group`` on ``topics`` (created if missing); the join itself happens in poll.
+        ``prefetch``: fetch in a child process, the next batch of a backlog while the caller
+        handles the last (``shared.adapters.kafka_prefetch``)."""
         self.ensure_topics(topics)
+        if prefetch:
+            from shared.adapters.kafka_prefetch import PrefetchingConsumer
+
+            return PrefetchingConsumer(self.config(), group, topics, from_beginning=from_beginning)
         try:
             kafka_consumer = _build(
                 KafkaConsumer,
@@ -355,11 +379,26 @@ class KafkaBusConsumer(Consumer):
         advance over records poll has returned, never over prefetched ones). ``wait=False``
         sends the commit without waiting for its answer; a commit that then fails is logged,
         and the next one covers its records."""
+        self._commit(None, wait=wait)
+
+    def commit_offsets(self, offsets: dict[tuple[str, int], int], *, wait: bool = True) -> None:
+        """Commit these next offsets per (topic, partition), leaving out the partitions no
+        longer assigned to this member (their new owner commits them)."""
+        assigned = self._consumer.assignment()
+        explicit = {
+            tp: OffsetAndMetadata(offset, "", -1)
+            for (topic, partition), offset in offsets.items()
+            if (tp := TopicPartition(topic, partition)) in assigned
+        }
+        if explicit:
+            self._commit(explicit, wait=wait)
+
+    def _commit(self, offsets: dict[Any, Any] | None, *, wait: bool) -> None:
         try:
             if wait:
-                self._consumer.commit(timeout_ms=self._timeout_ms)
+                self._consumer.commit(offsets, timeout_ms=self._timeout_ms)
             else:
-                self._consumer.commit_async(callback=_log_failed_commit)
+                self._consumer.commit_async(offsets, callback=_log_failed_commit)
         except _REBALANCED as exc:
             log.warning(
                 "kafka commit skipped after a rebalance (records will be redelivered): %s",

@@ -76,8 +76,16 @@ class Bus(ABC):
 
     @abstractmethod
     def consumer(
-        self, group: str, topics: Sequence[str], *, from_beginning: bool = True
-    ) -> Consumer: ...
+        self,
+        group: str,
+        topics: Sequence[str],
+        *,
+        from_beginning: bool = True,
+        prefetch: bool = False,
+    ) -> Consumer:
+        """A new member of ``group``. ``prefetch``: the adapter may fetch the next batch of a
+        backlog while the caller handles the last (same delivery; an adapter without a
+        fetch of its own ignores it)."""
 
     @abstractmethod
     def ping(self) -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import psutil
+
+from tests.servers import line_of_killed_script
 
 # Starts a view builder's worker pool, prints the pids of every process below it, then
 # dies by SIGKILL (as the chaos test and the OOM killer end an aggregator).
@@ -34,24 +34,7 @@ if __name__ == "__main__":
 
 
 def test_view_workers_end_soon_after_their_aggregator_is_killed(tmp_path: Path) -> None:
-    script = tmp_path / "child.py"
-    script.write_text(CHILD)
-    log = (tmp_path / "child.log").open("w")
-    # its workers inherit its stdout: read the line, not to the end of the pipe
-    child = subprocess.Popen(
-        [sys.executable, str(script), str(tmp_path / "views.sqlite3")],
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-        cwd=Path(__file__).resolve().parents[2],
-    )
-    try:
-        line = child.stdout.readline() if child.stdout else ""
-        assert child.wait(timeout=60) == -9, (tmp_path / "child.log").read_text()
-    finally:
-        if child.stdout:
-            child.stdout.close()
-        log.close()
+    line = line_of_killed_script(tmp_path, CHILD, str(tmp_path / "views.sqlite3"))
     workers = json.loads(line)
     assert len(workers) == 2  # forked from the forkserver, so not the aggregator's children
     deadline = time.monotonic() + 15
