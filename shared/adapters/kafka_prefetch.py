@@ -69,15 +69,19 @@ class PrefetchingConsumer(Consumer):
         self._ahead: tuple[list[Row], int | None] | BusUnavailable | None = None
         self._next: dict[tuple[str, int], int] = {}  # after the last record returned
         self._backlog: int | None = None
+        self._broken: str | None = None  # why the pipe can no longer be used
         self._closed = False
 
     # -- the pipe ---------------------------------------------------------------------------
 
     def _send(self, request: tuple[Any, ...]) -> None:
+        if self._broken is not None:  # answers would no longer pair with their requests
+            raise BusUnavailable(self._broken)
         try:
             self._conn.send(request)
         except (OSError, ValueError) as exc:
-            raise BusUnavailable(f"kafka fetch process: {exc}") from exc
+            self._broken = f"kafka fetch process: {exc!r}"
+            raise BusUnavailable(self._broken) from exc
         self._waiting.append(request[0])
 
     def _answer_to(self, kind: str, timeout_s: float) -> Any:
@@ -89,10 +93,12 @@ class PrefetchingConsumer(Consumer):
                 raise RuntimeError(f"no {kind} request is waiting for its answer")
             try:
                 if not self._conn.poll(max(0.0, deadline - time.monotonic())):
-                    raise BusUnavailable(f"kafka fetch process: no answer in {timeout_s:.0f}s")
+                    self._broken = f"kafka fetch process: no answer in {timeout_s:.0f}s"
+                    raise BusUnavailable(self._broken)
                 answer = self._conn.recv()
             except (EOFError, OSError) as exc:
-                raise BusUnavailable(f"kafka fetch process ended: {exc!r}") from exc
+                self._broken = f"kafka fetch process ended: {exc!r}"
+                raise BusUnavailable(self._broken) from exc
             asked = self._waiting.popleft()
             outcome: Any = BusUnavailable(answer[1]) if answer[0] == "error" else answer[1:]
             if asked == kind:
@@ -141,20 +147,31 @@ class PrefetchingConsumer(Consumer):
                     raise outcome
 
     def lag(self) -> dict[tuple[str, int], int]:
+        """The child's lag (its positions are past any batch it fetched ahead), plus the
+        records fetched ahead and not yet returned by ``poll``."""
         with self._lock:
             self._send(("lag",))
             outcome = self._answer_to("lag", _ANSWER_MARGIN_S)
-        if isinstance(outcome, BusUnavailable):
-            raise outcome
-        lags: dict[tuple[str, int], int] = outcome[0]
-        return lags
+            if isinstance(outcome, BusUnavailable):
+                raise outcome
+            lags: dict[tuple[str, int], int] = outcome[0]
+            if self._ahead is not None and not isinstance(self._ahead, BusUnavailable):
+                for topic, partition, *_ in self._ahead[0]:
+                    if (topic, partition) in lags:
+                        lags[(topic, partition)] += 1
+            return lags
 
     def backlog(self) -> int | None:
         return self._backlog
 
     def close(self) -> None:
-        """Leave the group without committing, and end the child."""
-        with self._lock:
+        """Leave the group without committing, and end the child. When another thread is
+        still inside a call (a worker stopped in the middle of a poll), the child is killed
+        instead: its group then moves the partitions on after the session timeout."""
+        if not self._lock.acquire(timeout=_CLOSE_TIMEOUT_S):
+            self._process.kill()
+            return
+        try:
             if self._closed:
                 return
             self._closed = True
@@ -168,6 +185,8 @@ class PrefetchingConsumer(Consumer):
                 self._process.kill()
                 self._process.join(_CLOSE_TIMEOUT_S)
             self._conn.close()
+        finally:
+            self._lock.release()
 
 
 # -- the child --------------------------------------------------------------------------------
@@ -195,6 +214,12 @@ def serve(
                     return
             request = conn.recv()
             kind = request[0]
+            if kind == "close":
+                if consumer is not None:
+                    consumer.close()
+                    consumer = None
+                conn.send(("close",))
+                return
             try:
                 if consumer is None:
                     consumer = bus.consumer(group, topics, from_beginning=from_beginning)
@@ -207,11 +232,6 @@ def serve(
                     answer = ("commit",)
                 elif kind == "lag":
                     answer = ("lag", consumer.lag())
-                elif kind == "close":
-                    consumer.close()
-                    consumer = None
-                    conn.send(("close",))
-                    return
                 else:
                     answer = ("error", f"unknown request {kind!r}")
             except BusUnavailable as exc:

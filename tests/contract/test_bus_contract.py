@@ -81,6 +81,19 @@ def test_lag_counts_what_is_not_yet_consumed(bus: Bus, unique: str) -> None:
     consumer.close()
 
 
+def test_lag_counts_what_a_poll_left_behind(bus: Bus, unique: str) -> None:
+    """Records fetched ahead but not yet returned by poll are still lag (a replay stops
+    when there is none)."""
+    topic, group = f"t.lagleft.{unique}", f"g-{unique}"
+    publish_numbered(bus, topic, ["3204052001"], 30)  # one key: one partition
+    consumer = bus.consumer(group, [topic])
+    assert len(consume(consumer, 10)) == 10
+    assert sum(consumer.lag().values()) == 20
+    assert len(consume(consumer, 20)) == 20
+    assert sum(consumer.lag().values()) == 0
+    consumer.close()
+
+
 def test_backlog_counts_what_the_last_poll_left_behind(bus: Bus, unique: str) -> None:
     topic, group = f"t.backlog.{unique}", f"g-{unique}"
     publish_numbered(bus, topic, ["3204052001"], 30)  # one key: one partition
