@@ -421,9 +421,10 @@ def decode_event(raw: bytes | str) -> tuple[CloudEvent, Payload]:
     The envelope comes back with its ``data`` as the payload model (the payload itself is
     the second item). The usual, valid event is parsed, and its envelope and payload
     validated, in one pass of pydantic's JSON parser over a union told apart by ``type``
-    (less than half the cost of ``json.loads`` then two validations). Anything that pass
-    refuses, or that carries a very long number, goes the careful way below, which gives
-    each kind of bad message its own reason and returns the same result for a good one.
+    (measured: about a fifth less than validating the envelope, then the payload from the
+    envelope's dict). Anything that pass refuses, or that carries a very long number, goes
+    the careful way below, which gives each kind of bad message its own reason and returns
+    the same result for a good one.
     """
     if len(raw) > MAX_EVENT_BYTES:
         raise InvalidEvent(f"too large: {len(raw)} bytes > {MAX_EVENT_BYTES}")

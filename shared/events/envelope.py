@@ -35,6 +35,8 @@ class CloudEvent(BaseModel):
     subject: str | None = None
     villagecode: str = Field(pattern=VILLAGE_CODE_PATTERN)
     datacontenttype: str = "application/json"
+    # a dict as built; an event decoded by ``catalogue.decode_event`` carries its typed
+    # payload model here instead (the same object as the payload it returns)
     data: dict[str, Any]
 
     @property
