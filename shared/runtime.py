@@ -5,7 +5,6 @@ The only place that decides embedded versus distributed; everything else sees po
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,33 +14,13 @@ from typing import Any, Protocol
 from fastapi import APIRouter
 
 from shared.commands import IDEMPOTENCY_COLLECTION
+from shared.gc_tuning import tune_gc as tune_gc  # re-exported: the services import it here
 from shared.ports.bus import Bus
 from shared.ports.store import CollectionSpec, Store
 from shared.relay import OutboxRelay
 from shared.settings import Mode, Settings
 
 log = logging.getLogger(__name__)
-
-# Allocations between two young-generation collections in a long-running process
-# (CPython's default is 700).
-GC_YOUNG_THRESHOLD = 50_000
-
-
-def tune_gc() -> None:
-    """Tune the cyclic garbage collector for a long-running Lumbung process.
-
-    A process holds a large heap that lives as long as it does (modules, pydantic
-    validators, FastAPI routes) and allocates many short-lived containers per event and
-    per request. With CPython's defaults the collector walks that stable heap again and
-    again: measured on the aggregator's decode + fold, it took about half of the time per
-    event. So the start-up heap is moved out of the collector's reach (``gc.freeze``) and
-    the young generation is collected every 50,000 allocations instead of 700. Reference
-    counting still frees almost everything at once; only reference cycles wait longer.
-    """
-    gc.collect()
-    gc.freeze()
-    _young, middle, old = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
 class Worker(Protocol):

@@ -202,7 +202,7 @@ def serve(
 ) -> None:
     """The child process: answer each request in order until ``close`` or the parent's end."""
     from shared.adapters.kafka_bus import KafkaBus
-    from shared.runtime import tune_gc
+    from shared.gc_tuning import tune_gc
 
     tune_gc()
     bus = KafkaBus(**bus_config)
