@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from shared.errors import Problem
 from shared.events.envelope import DISTRICT_CODE_PATTERN, VILLAGE_CODE_PATTERN
 from shared.integrations.messages import sentence
+from shared.language import Text, say
 
 
 class Role(StrEnum):
@@ -111,18 +112,24 @@ def decode_token(secret: str, token: str) -> Principal:
         claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp"]})
         principal = Principal.model_validate(claims)
     except (jwt.PyJWTError, ValidationError) as exc:
-        raise _unauthorized(f"invalid token: {type(exc).__name__}") from None
+        name = type(exc).__name__
+        raise _unauthorized(say(f"token tidak sah: {name}", f"invalid token: {name}")) from None
     if any(not _VILLAGE.fullmatch(code) for code in principal.villages):
-        raise _unauthorized("invalid token: bad village code in scope")
+        raise _unauthorized(
+            say(
+                "token tidak sah: kode desa yang salah dalam cakupannya",
+                "invalid token: bad village code in scope",
+            )
+        )
     if principal.district is None and not principal.villages:
-        raise _unauthorized("invalid token: no scope")
+        raise _unauthorized(say("token tidak sah: tanpa cakupan", "invalid token: no scope"))
     if len(_VERIFIED) >= _VERIFIED_MAX:
         _VERIFIED.clear()
     _VERIFIED[key] = (principal, float(claims["exp"]))
     return principal
 
 
-def _unauthorized(detail: str) -> Problem:
+def _unauthorized(detail: Text) -> Problem:
     return Problem(401, detail, headers={"WWW-Authenticate": 'Bearer realm="lumbung"'})
 
 
@@ -131,16 +138,31 @@ async def current_principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise _unauthorized("a bearer token is required")
+        raise _unauthorized(say("token bearer diperlukan", "a bearer token is required"))
     return decode_token(request.app.state.runtime.settings.secret, token.strip())
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
+NO_PROGRAMME_VILLAGE = say(
+    "token ini tidak mencakup satu pun desa program ini",
+    "this token covers none of the programme's villages",
+)
+
+
 def require_village(principal: Principal, village_code: str, sector: Sector | None) -> None:
     """403 unless the principal covers the village (and may write the sector, when given)."""
     if not principal.covers_village(village_code):
-        raise Problem(403, "this token does not cover that village")
+        raise Problem(
+            403,
+            say("token ini tidak mencakup desa tersebut", "this token does not cover that village"),
+        )
     if sector is not None and not principal.can_write(sector):
-        raise Problem(403, f"role {principal.role} may not write {sector} data")
+        raise Problem(
+            403,
+            say(
+                f"peran {principal.role} tidak boleh menulis data {sector}",
+                f"role {principal.role} may not write {sector} data",
+            ),
+        )

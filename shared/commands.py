@@ -27,9 +27,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from shared.auth import Principal, current_principal
-from shared.errors import Problem
+from shared.errors import Problem, field_problem
 from shared.events.catalogue import MODEL_TYPES, Payload
 from shared.events.envelope import CloudEvent, utcnow
+from shared.language import say
 from shared.observability import EVENTS_WRITTEN
 from shared.pii import PiiVault, vault_for
 from shared.ports.store import COMMANDS, Doc, DuplicateId, Store, UpdateOutcome
@@ -89,7 +90,14 @@ def insert_once(
     except DuplicateId as dup:
         if command_id in dup.existing.get(COMMANDS, []):
             return dup.existing
-        raise Problem(409, f"id {doc['_id']} is already used by another record") from None
+        used = doc["_id"]
+        raise Problem(
+            409,
+            say(
+                f"id {used} sudah dipakai catatan lain",
+                f"id {used} is already used by another record",
+            ),
+        ) from None
     _count_events(events)
     return doc
 
@@ -106,7 +114,7 @@ def update_once(
         collection, doc_id, set_fields=set_fields, events=events, command_id=command_id
     )
     if outcome == "missing":
-        raise Problem(404, f"{doc_id} not found")
+        raise Problem(404, say(f"{doc_id} tidak ditemukan", f"{doc_id} not found"))
     if outcome == "applied":
         _count_events(events)
     return outcome
@@ -118,10 +126,8 @@ def today_or(value: date | None) -> date:
 
 def not_future(field: str, value: date | None) -> None:
     if value is not None and value > date.today():
-        raise Problem(
-            422,
-            f"{field}: must not be in the future",
-            errors=[{"loc": ["body", field], "msg": "must not be in the future"}],
+        raise field_problem(
+            field, say("tidak boleh tanggal yang akan datang", "must not be in the future")
         )
 
 
@@ -138,8 +144,12 @@ def refuse_control_characters(value: Any, loc: tuple[str, ...] = ()) -> None:
     if isinstance(value, str):
         if _CONTROL.search(value):
             field = ".".join(loc)
-            msg = "must not contain control characters"
-            raise Problem(422, f"{field}: {msg}", errors=[{"loc": ["body", *loc], "msg": msg}])
+            msg = say("tidak boleh berisi karakter kendali", "must not contain control characters")
+            raise Problem(
+                422,
+                say(f"{field}: {msg.id}", f"{field}: {msg.en}"),
+                errors=[{"loc": ["body", *loc], "msg": msg}],
+            )
     elif isinstance(value, dict):
         for key, item in value.items():
             refuse_control_characters(item, (*loc, str(key)))
@@ -177,7 +187,13 @@ class WriteGate:
         if "sealed_body" in claim and self.vault is not None:
             opened = self.vault.open(claim["sealed_body"])
             if opened is None:
-                raise Problem(409, "the first answer for this Idempotency-Key cannot be read")
+                raise Problem(
+                    409,
+                    say(
+                        "jawaban pertama untuk Idempotency-Key ini tidak dapat dibaca",
+                        "the first answer for this Idempotency-Key cannot be read",
+                    ),
+                )
             return json.loads(opened)
         return claim.get("body")
 
@@ -209,7 +225,13 @@ class WriteGate:
         existing = self.store.put_if_absent(IDEMPOTENCY_COLLECTION, claim)
         if existing is not None:
             if existing.get("fingerprint") != fingerprint:
-                raise Problem(409, "Idempotency-Key was already used with a different request")
+                raise Problem(
+                    409,
+                    say(
+                        "Idempotency-Key ini sudah dipakai untuk permintaan yang berbeda",
+                        "Idempotency-Key was already used with a different request",
+                    ),
+                )
             if existing.get("state") == "done":
                 return JSONResponse(
                     self._open(existing),

@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.integrations.messages import api_reason
+from shared.language import DEFAULT_LANG, Text, in_both, negotiate, say
 from shared.ports.bus import BusUnavailable
 from shared.ports.store import StoreUnavailable
 
@@ -18,36 +20,45 @@ PROBLEM = "application/problem+json"
 RETRY_AFTER_S = 5
 MAX_DETAIL = 500
 
-TITLES = {
-    400: "Bad request",
-    401: "Authentication required",
-    403: "Forbidden",
-    404: "Not found",
-    405: "Method not allowed",
-    409: "Conflict",
-    413: "Request body too large",
-    415: "Unsupported media type",
-    422: "Invalid input",
-    429: "Too many requests",
-    500: "Internal error",
-    503: "Service unavailable",
+TITLES: dict[int, Text] = {
+    400: say("Permintaan tidak dapat dibaca", "Bad request"),
+    401: say("Perlu autentikasi", "Authentication required"),
+    403: say("Tidak diizinkan", "Forbidden"),
+    404: say("Tidak ditemukan", "Not found"),
+    405: say("Metode tidak diizinkan", "Method not allowed"),
+    409: say("Bertentangan", "Conflict"),
+    413: say("Badan permintaan terlalu besar", "Request body too large"),
+    415: say("Jenis media tidak didukung", "Unsupported media type"),
+    422: say("Isian tidak sah", "Invalid input"),
+    429: say("Terlalu banyak permintaan", "Too many requests"),
+    500: say("Galat internal", "Internal error"),
+    503: say("Layanan tidak tersedia", "Service unavailable"),
+}
+_ERROR = say("Galat", "Error")
+
+# What Starlette says when no route answers, in both languages.
+_ROUTING = {
+    404: say("tidak ada sumber daya di alamat ini", "nothing is served at this path"),
+    405: say("metode ini tidak didukung di alamat ini", "this method is not allowed here"),
 }
 
 
 class Problem(Exception):
-    """A domain error that maps to one HTTP status and a human-readable detail."""
+    """A domain error that maps to one HTTP status and a human-readable detail, written in
+    both languages (``say(...)``); the answer picks one by the request's Accept-Language.
+    ``errors``: ``{"loc": [...], "msg": Text}`` items naming the fields."""
 
     def __init__(
         self,
         status: int,
-        detail: str,
+        detail: Text,
         *,
         errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(detail)
+        self.detail = in_both(detail)
+        super().__init__(self.detail.en)
         self.status = status
-        self.detail = detail
         self.errors = errors
         self.headers = headers or {}
 
@@ -90,88 +101,124 @@ ROUTE_PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def field_problem(field: str, msg: str, status: int = 422) -> Problem:
+def field_problem(field: str, msg: Text, status: int = 422) -> Problem:
     loc = ["body", *field.split(".")]
-    return Problem(status, f"{field}: {msg}", errors=[{"loc": loc, "msg": msg}])
+    detail = say(f"{field}: {msg.id}", f"{field}: {msg.en}")
+    return Problem(status, detail, errors=[{"loc": loc, "msg": msg}])
+
+
+def village_not_registered(village_code: str) -> Text:
+    return say(f"desa {village_code} belum terdaftar", f"village {village_code} is not registered")
 
 
 def problem_response(
     status: int,
-    detail: str,
+    detail: Text | str,
     *,
+    lang: str = DEFAULT_LANG,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    if len(detail) > MAX_DETAIL:  # details may quote the request (an id): never unbounded
-        detail = detail[: MAX_DETAIL - 1] + "…"
+    text = in_both(detail).pick(lang)
+    if len(text) > MAX_DETAIL:  # details may quote the request (an id): never unbounded
+        text = text[: MAX_DETAIL - 1] + "…"
     body: dict[str, Any] = {
         "type": f"https://lumbung.id/problems/{status}",
-        "title": TITLES.get(status, "Error"),
+        "title": TITLES.get(status, _ERROR).pick(lang),
         "status": status,
-        "detail": detail,
+        "detail": text,
     }
     if errors is not None:
-        body["errors"] = errors
-    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM)
+        body["errors"] = [{**e, "msg": in_both(e.get("msg", "")).pick(lang)} for e in errors]
+    answer_headers = {**(headers or {}), "Content-Language": lang, "Vary": "Accept-Language"}
+    return JSONResponse(body, status_code=status, headers=answer_headers, media_type=PROBLEM)
+
+
+def lang_of(request: Request) -> str:
+    return negotiate(request.headers.get("accept-language"))
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    errors = []
-    for err in exc.errors():
-        loc = [str(p) for p in err.get("loc", ())]
-        errors.append({"loc": loc, "msg": str(err.get("msg", "invalid"))})
-    return errors
+    return [
+        {"loc": [str(p) for p in err.get("loc", ())], "msg": api_reason(err)}
+        for err in exc.errors()
+    ]
 
 
-def _unparsable(cause: BaseException) -> str:
+def _unparsable(cause: BaseException) -> Text:
     """Why FastAPI could not read a body (it answers 400 for anything but a JSONDecodeError)."""
     if isinstance(cause, RecursionError):
-        return "the JSON body nests too deeply"
+        return say("badan JSON bersarang terlalu dalam", "the JSON body nests too deeply")
     if isinstance(cause, UnicodeDecodeError):
-        return "the body is not UTF-8"
+        return say("badan permintaan bukan UTF-8", "the body is not UTF-8")
     if isinstance(cause, ValueError) and "digits" in str(cause):
-        return "a number in the JSON body has too many digits"
-    return "the body could not be read as JSON"
+        return say(
+            "sebuah angka di badan JSON memiliki terlalu banyak digit",
+            "a number in the JSON body has too many digits",
+        )
+    return say(
+        "badan permintaan tidak dapat dibaca sebagai JSON", "the body could not be read as JSON"
+    )
+
+
+def invalid_fields(errors: list[dict[str, Any]]) -> Problem:
+    """422 naming every field of ``errors`` (``loc`` after its first part: body, query, ...)."""
+    named = ", ".join(dict.fromkeys(".".join(e["loc"][1:]) or e["loc"][0] for e in errors))
+    return Problem(
+        422, say(f"isian tidak sah: {named}", f"invalid field(s): {named}"), errors=errors
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        lang = lang_of(request)
         broken = [e for e in exc.errors() if e.get("type") == "json_invalid"]
         if broken:
             where = broken[0].get("loc", ("body", "?"))[-1]
             why = (broken[0].get("ctx") or {}).get("error", "invalid")
-            msg = f"{why} at position {where}"
-            return problem_response(
-                422, f"the body is not valid JSON: {msg}", errors=[{"loc": ["body"], "msg": msg}]
+            msg = say(f"{why} pada posisi {where}", f"{why} at position {where}")
+            detail = say(
+                f"badan permintaan bukan JSON yang sah: {msg.id}",
+                f"the body is not valid JSON: {msg.en}",
             )
-        errors = _validation_errors(exc)
-        named = ", ".join(dict.fromkeys(".".join(e["loc"][1:]) or e["loc"][0] for e in errors))
-        return problem_response(422, f"invalid field(s): {named}", errors=errors)
+            return problem_response(422, detail, lang=lang, errors=[{"loc": ["body"], "msg": msg}])
+        problem = invalid_fields(_validation_errors(exc))
+        return problem_response(422, problem.detail, lang=lang, errors=problem.errors)
 
     @app.exception_handler(Problem)
-    async def _problem(_: Request, exc: Problem) -> JSONResponse:
-        return problem_response(exc.status, exc.detail, errors=exc.errors, headers=exc.headers)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(
+            exc.status, exc.detail, lang=lang_of(request), errors=exc.errors, headers=exc.headers
+        )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        detail = str(exc.detail)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail: Text = _ROUTING.get(exc.status_code) or in_both(str(exc.detail))
         if exc.status_code == 400 and exc.__cause__ is not None:
             detail = _unparsable(exc.__cause__)
-        return problem_response(exc.status_code, detail, headers=getattr(exc, "headers", None))
+        return problem_response(
+            exc.status_code, detail, lang=lang_of(request), headers=getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(StoreUnavailable)
     @app.exception_handler(BusUnavailable)
-    async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
         log.warning("dependency unavailable: %s", exc)
-        which = "store" if isinstance(exc, StoreUnavailable) else "bus"
+        if isinstance(exc, StoreUnavailable):
+            which = say("basis data", "store")
+        else:
+            which = say("bus peristiwa", "bus")
+        detail = say(
+            f"{which.id} tidak dapat dihubungi; tidak ada yang dicatat, coba lagi nanti",
+            f"the {which.en} is unreachable; nothing was recorded, retry later",
+        )
         return problem_response(
-            503,
-            f"the {which} is unreachable; nothing was recorded, retry later",
-            headers={"Retry-After": str(RETRY_AFTER_S)},
+            503, detail, lang=lang_of(request), headers={"Retry-After": str(RETRY_AFTER_S)}
         )
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        return problem_response(500, "internal error; it has been logged")
+        detail = say("galat internal; sudah dicatat di log", "internal error; it has been logged")
+        return problem_response(500, detail, lang=lang_of(request))

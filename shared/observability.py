@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, ge
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import problem_response
+from shared.language import lang_of_scope, say
 
 HTTP_REQUESTS = Counter(
     "lumbung_http_requests_total",
@@ -83,9 +84,7 @@ class MetricsMiddleware:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-            await problem_response(413, f"request body is larger than {self.max_body} bytes")(
-                scope, receive, send
-            )
+            await self._too_large(scope)(scope, receive, send)
             return
         start = time.perf_counter()
         status = {"code": 500}
@@ -95,9 +94,7 @@ class MetricsMiddleware:
         async def too_large() -> None:
             refused["answered"] = True
             status["code"] = 413
-            await problem_response(413, f"request body is larger than {self.max_body} bytes")(
-                scope, receive, send
-            )
+            await self._too_large(scope)(scope, receive, send)
 
         async def limited_receive() -> Message:
             message = await receive()
@@ -131,6 +128,13 @@ class MetricsMiddleware:
             HTTP_LATENCY.labels(self.service, scope["method"], template).observe(
                 time.perf_counter() - start
             )
+
+    def _too_large(self, scope: Scope) -> ASGIApp:
+        detail = say(
+            f"badan permintaan lebih besar dari {self.max_body} bita",
+            f"request body is larger than {self.max_body} bytes",
+        )
+        return problem_response(413, detail, lang=lang_of_scope(scope))
 
 
 class _BodyTooLarge(Exception):

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from shared.adapters.docs import decode_cursor
 from shared.errors import Problem
+from shared.language import say
 from shared.ports.store import Page
 
 MAX_LIMIT = 500
@@ -43,8 +44,11 @@ def checked_cursor(params: PageParams) -> str | None:
     try:
         decode_cursor(params.cursor)
     except ValueError:
+        msg = say("kursor tidak sah", "invalid cursor")
         raise Problem(
-            422, "cursor: invalid", errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}]
+            422,
+            say("cursor: tidak sah", "cursor: invalid"),
+            errors=[{"loc": ["query", "cursor"], "msg": msg}],
         ) from None
     return params.cursor
 

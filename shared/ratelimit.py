@@ -17,6 +17,7 @@ from limits import parse
 from limits.aio import storage, strategies
 
 from shared.errors import Problem
+from shared.language import say
 
 
 class WriteLimiter:
@@ -32,6 +33,9 @@ class WriteLimiter:
         wait = max(1, math.ceil(reset - time.time()))
         raise Problem(
             429,
-            f"too many writes for this token (limit {self.rule}); retry later",
+            say(
+                f"terlalu banyak penulisan untuk token ini (batas {self.rule}); coba lagi nanti",
+                f"too many writes for this token (limit {self.rule}); retry later",
+            ),
             headers={"Retry-After": str(wait)},
         )

@@ -16,8 +16,10 @@ from pydantic import BaseModel, ValidationError
 
 from shared.auth import Principal, Sector, require_village
 from shared.commands import Ids, WriteGate, Written, build_event, insert_once, not_future, today_or
-from shared.errors import Problem, problem_doc
+from shared.errors import Problem, invalid_fields, problem_doc
 from shared.events.catalogue import Payload
+from shared.integrations.messages import api_reason
+from shared.language import say
 from shared.pagination import PageParams, checked_cursor, page_of
 from shared.ports.store import Doc, Store
 
@@ -49,9 +51,9 @@ def write_route(
 
 
 def payload_problem(exc: ValidationError) -> Problem:
-    errors = [{"loc": ["body", *map(str, e["loc"])], "msg": str(e["msg"])} for e in exc.errors()]
-    named = ", ".join(dict.fromkeys(".".join(e["loc"][1:]) for e in errors))
-    return Problem(422, f"invalid field(s): {named}", errors=errors)
+    return invalid_fields(
+        [{"loc": ["body", *map(str, e["loc"])], "msg": api_reason(e)} for e in exc.errors()]
+    )
 
 
 def store_of(request: Request) -> Store:
@@ -60,6 +62,18 @@ def store_of(request: Request) -> Store:
 
 def public_view(doc: Doc) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+# what ``load_in_scope`` names in its 404, in Bahasa Indonesia
+_NOUNS = {
+    "record": "catatan",
+    "business": "usaha",
+    "enrolment": "pendaftaran",
+    "plot": "lahan",
+    "group": "kelompok tani",
+    "herd": "kelompok ternak",
+    "fact": "fakta",
+}
 
 
 def load_in_scope(
@@ -74,7 +88,8 @@ def load_in_scope(
     """The document, after checking that the token covers its village (403) — or 404."""
     doc = store.get(collection, doc_id)
     if doc is None:
-        raise Problem(404, f"{what} {doc_id} not found")
+        noun = _NOUNS.get(what, what)
+        raise Problem(404, say(f"{noun} {doc_id} tidak ditemukan", f"{what} {doc_id} not found"))
     require_village(principal, doc["village_code"], sector)
     return doc
 

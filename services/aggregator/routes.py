@@ -38,9 +38,10 @@ from services.aggregator.readmodel import (
     strip_id,
     village_ledgers,
 )
-from shared.auth import Principal, PrincipalDep, require_village
+from shared.auth import NO_PROGRAMME_VILLAGE, Principal, PrincipalDep, require_village
 from shared.errors import Problem
 from shared.events.catalogue import DistrictCode, Id, VillageCode
+from shared.language import say
 from shared.ports.store import Doc
 
 router = APIRouter(prefix="/resilience", tags=["resilience"])
@@ -70,8 +71,11 @@ def _month(agg: Aggregator, as_of: str | None) -> str:
     if as_of > current:
         raise Problem(
             422,
-            "as_of: must not be after the current month",
-            errors=[{"loc": ["query", "as_of"], "msg": "in the future"}],
+            say(
+                "as_of: tidak boleh setelah bulan berjalan",
+                "as_of: must not be after the current month",
+            ),
+            errors=[{"loc": ["query", "as_of"], "msg": say("di masa depan", "in the future")}],
         )
     return as_of
 
@@ -89,7 +93,13 @@ def _village_summary(request: Request, village_code: str, month: str) -> dict[st
     if store.get(VILLAGES, village_code) is None and not store.count(
         LEDGERS, {"village_code": village_code}
     ):
-        raise Problem(404, f"village {village_code} is not known to the resilience view")
+        raise Problem(
+            404,
+            say(
+                f"desa {village_code} belum ada di tampilan ketahanan",
+                f"village {village_code} is not known to the resilience view",
+            ),
+        )
     return agg.views.village_month(village_code, month)
 
 
@@ -110,7 +120,13 @@ def household(
     agg = _agg(request)
     doc = request.app.state.runtime.store.get(LEDGERS, household_id)
     if doc is None or not doc.get("registered"):
-        raise Problem(404, f"household {household_id} is not registered in the view")
+        raise Problem(
+            404,
+            say(
+                f"rumah tangga {household_id} belum terdaftar di tampilan ketahanan",
+                f"household {household_id} is not registered in the view",
+            ),
+        )
     require_village(principal, doc["village_code"], None)
     return score_household(strip_id(doc), _month(agg, as_of), agg.rules).to_dict()
 
@@ -187,7 +203,13 @@ def district(
     district_code: DistrictCode, request: Request, principal: PrincipalDep, as_of: AsOf = None
 ) -> Any:
     if not principal.covers_district(district_code):
-        raise Problem(403, "this token does not cover that district")
+        raise Problem(
+            403,
+            say(
+                "token ini tidak mencakup kabupaten tersebut",
+                "this token does not cover that district",
+            ),
+        )
     agg = _agg(request)
     month = _month(agg, as_of)
     store = request.app.state.runtime.store
@@ -199,7 +221,13 @@ def district(
         for v in scan(store, VILLAGES, {"district_code": district_code})
     }
     if not names:
-        raise Problem(404, f"district {district_code} has no registered village")
+        raise Problem(
+            404,
+            say(
+                f"kabupaten {district_code} belum memiliki desa terdaftar",
+                f"district {district_code} has no registered village",
+            ),
+        )
     summaries = [_village_summary(request, code, month) for code in sorted(names)]
     return district_summary(district_code, month, summaries, names, agg.rules)
 
@@ -207,9 +235,15 @@ def district(
 def _program_in_scope(request: Request, program_id: str, principal: Principal) -> Doc:
     program = request.app.state.runtime.store.get(PROGRAMS, program_id)
     if program is None:
-        raise Problem(404, f"programme {program_id} is not known to the resilience view")
+        raise Problem(
+            404,
+            say(
+                f"program {program_id} belum ada di tampilan ketahanan",
+                f"programme {program_id} is not known to the resilience view",
+            ),
+        )
     if not any(principal.covers_village(v) for v in program.get("village_codes", [])):
-        raise Problem(403, "this token covers none of the programme's villages")
+        raise Problem(403, NO_PROGRAMME_VILLAGE)
     return strip_id(program)
 
 

@@ -31,6 +31,7 @@ from shared.commands import Ids, WriteGate, WriteGateDep, Written, insert_once
 from shared.errors import ROUTE_PROBLEMS, Problem, field_problem
 from shared.events.catalogue import Id, VillageCode
 from shared.events.envelope import VILLAGE_CODE_PATTERN
+from shared.language import say
 from shared.pagination import MAX_LIMIT
 from shared.pii import PiiVault
 from shared.ports.store import Doc, Store
@@ -155,17 +156,37 @@ def _covers(principal: Principal, hook: Doc) -> bool:
     return all(principal.covers_village(v) for v in hook["village_codes"])
 
 
+def _may_not_manage(principal: Principal) -> Problem:
+    return Problem(
+        403,
+        say(
+            f"peran {principal.role} tidak boleh mengelola webhook",
+            f"role {principal.role} may not manage webhooks",
+        ),
+    )
+
+
 def _load(store: Store, webhook_id: str, principal: Principal, *, write: bool) -> Doc:
     """The subscription if the token covers it; a deleted one can be read, not changed."""
     hook = store.get(WEBHOOKS, webhook_id)
     if hook is None:
-        raise Problem(404, f"webhook {webhook_id} not found")
+        raise Problem(
+            404, say(f"webhook {webhook_id} tidak ditemukan", f"webhook {webhook_id} not found")
+        )
     if not _covers(principal, hook):
-        raise Problem(403, "this token does not cover the webhook's villages")
+        raise Problem(
+            403,
+            say(
+                "token ini tidak mencakup desa-desa webhook ini",
+                "this token does not cover the webhook's villages",
+            ),
+        )
     if write and not principal.can_write(Sector.AGRICULTURE):
-        raise Problem(403, f"role {principal.role} may not manage webhooks")
+        raise _may_not_manage(principal)
     if write and hook.get("status") == "deleted":
-        raise Problem(404, f"webhook {webhook_id} was deleted")
+        raise Problem(
+            404, say(f"webhook {webhook_id} sudah dihapus", f"webhook {webhook_id} was deleted")
+        )
     return hook
 
 
@@ -176,15 +197,24 @@ def _scope_of(principal: Principal, codes: list[str]) -> tuple[str, list[str], s
             require_village(principal, code, Sector.AGRICULTURE)
         districts = {c[:4] for c in codes}
         if len(districts) > 1:
-            raise field_problem("village_codes", "must all be in one district")
+            raise field_problem(
+                "village_codes",
+                say("harus semuanya dalam satu kabupaten", "must all be in one district"),
+            )
         return districts.pop(), sorted(set(codes)), None
     if not principal.can_write(Sector.AGRICULTURE):
-        raise Problem(403, f"role {principal.role} may not manage webhooks")
+        raise _may_not_manage(principal)
     if principal.district is not None:
         return principal.district, [], principal.district
     districts = {c[:4] for c in principal.villages}
     if len(districts) > 1:
-        raise field_problem("village_codes", "name the villages: the token spans districts")
+        raise field_problem(
+            "village_codes",
+            say(
+                "sebutkan desanya: token ini mencakup lebih dari satu kabupaten",
+                "name the villages: the token spans districts",
+            ),
+        )
     return districts.pop(), sorted(principal.villages), None
 
 
@@ -201,7 +231,13 @@ def create_webhook(body: WebhookCreate, request: Request, gate: WriteGateDep) ->
     settings = request.app.state.runtime.settings
     refused = None if settings.webhook_private_targets else refusal(str(body.url))
     if refused is not None:
-        raise field_problem("url", f"webhooks post to public addresses only: {refused}")
+        raise field_problem(
+            "url",
+            say(
+                f"webhook hanya mengirim ke alamat publik: {refused}",
+                f"webhooks post to public addresses only: {refused}",
+            ),
+        )
     vault = PiiVault(settings.pii_key)
     position = 0 if body.start == "beginning" else FeedBuilder(store).head()
 

@@ -62,6 +62,7 @@ from shared.errors import ROUTE_PROBLEMS, field_problem
 from shared.events import catalogue as ev
 from shared.events.catalogue import Payload
 from shared.events.envelope import VILLAGE_CODE_PATTERN
+from shared.language import say
 from shared.pagination import PageDep, PageOut
 from shared.ports.store import CollectionSpec, Doc, Store, scan
 from shared.recording import (
@@ -217,7 +218,13 @@ def plant_crop(plot_id: str, body: PlantingCreate, request: Request, gate: Write
     store = store_of(request)
     plot = _plot_for_write(gate, store, plot_id)
     if body.area_ha > plot["area_ha"]:
-        raise field_problem("area_ha", f"must not exceed the plot's {plot['area_ha']} ha")
+        raise field_problem(
+            "area_ha",
+            say(
+                f"tidak boleh melebihi luas lahan, {plot['area_ha']} ha",
+                f"must not exceed the plot's {plot['area_ha']} ha",
+            ),
+        )
     return _plot_fact(gate, store, plot, body, ev.CropPlanted)
 
 

@@ -29,6 +29,7 @@ from shared.commands import WriteGate, WriteGateDep
 from shared.errors import ROUTE_PROBLEMS, Problem, field_problem
 from shared.events import catalogue as ev
 from shared.events import vocab
+from shared.language import say
 from shared.money import rupiah_amount
 from shared.pagination import PageDep, PageOut, PageParams
 from shared.ports.store import CollectionSpec, Doc, Store
@@ -174,7 +175,9 @@ def _check_product(store: Store, business_id: str, product_id: str | None) -> No
         return
     product = store.get(PRODUCTS, product_id)
     if product is None or product["business_id"] != business_id:
-        raise field_problem("product_id", "is not a product of this business")
+        raise field_problem(
+            "product_id", say("bukan produk usaha ini", "is not a product of this business")
+        )
 
 
 @write_route(
@@ -299,7 +302,9 @@ def get_product(
     _business(store, business_id, principal, writing=False)
     product = store.get(PRODUCTS, product_id)
     if product is None or product["business_id"] != business_id:
-        raise Problem(404, f"product {product_id} not found")
+        raise Problem(
+            404, say(f"produk {product_id} tidak ditemukan", f"product {product_id} not found")
+        )
     return public_view(product)
 
 

@@ -33,6 +33,7 @@ from services.dashboard.session import (
 )
 from shared.auth import Principal
 from shared.errors import Problem
+from shared.language import say
 from shared.ports.bus import BusUnavailable
 from shared.ports.store import StoreUnavailable
 
@@ -112,7 +113,13 @@ def page_for(request: Request, principal: Principal | None = None) -> Page:
     current = data.current_month(request)
     as_of = request.query_params.get("as_of") or current
     if not MONTH.match(as_of) or as_of > current:
-        raise Problem(422, "as_of: not a month up to the current one")
+        raise Problem(
+            422,
+            say(
+                "as_of: bukan bulan sampai dengan bulan berjalan",
+                "as_of: not a month up to the current one",
+            ),
+        )
     months = [add_months(current, -i) for i in range(data.history_months(request))]
     if as_of not in months:
         months.append(as_of)

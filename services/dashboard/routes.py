@@ -41,6 +41,7 @@ from services.dashboard.session import (
 from shared.auth import Principal
 from shared.demo.model import DISTRICT_CODE
 from shared.errors import Problem
+from shared.language import say
 
 router = APIRouter(include_in_schema=False)
 VILLAGE = re.compile(r"^[0-9]{10}$")
@@ -52,7 +53,7 @@ MAX_LOGIN_BODY = 8192
 
 def _check(pattern: re.Pattern[str], value: str) -> str:
     if not pattern.match(value):
-        raise Problem(404, "not found")
+        raise Problem(404, say("tidak ditemukan", "not found"))
     return value
 
 

@@ -31,9 +31,10 @@ from shared.commands import (
     today_or,
     update_once,
 )
-from shared.errors import ROUTE_PROBLEMS, Problem, field_problem
+from shared.errors import ROUTE_PROBLEMS, Problem, field_problem, village_not_registered
 from shared.events import catalogue as ev
 from shared.events.catalogue import IdmStatus, IndexShare, VillageCode
+from shared.language import Text, say
 from shared.ports.store import CollectionSpec, Doc
 from shared.recording import WRITE_RESPONSES, public_view, store_of
 
@@ -72,11 +73,14 @@ class IdmCreate(BaseModel):
     indicators: Annotated[int, Field(ge=0, le=200)] = 0
     occurred_on: date | None = None
 
-    def score_problem(self) -> str | None:
+    def score_problem(self) -> Text | None:
         """Why ``score`` is not the mean of the three indices, or None."""
         mean = (self.iks + self.ike + self.ikl) / 3
         if abs(mean - self.score) > SCORE_TOLERANCE:
-            return f"must be the mean of iks, ike and ikl ({mean:.4f})"
+            return say(
+                f"harus rata-rata iks, ike dan ikl ({mean:.4f})",
+                f"must be the mean of iks, ike and ikl ({mean:.4f})",
+            )
         return None
 
 
@@ -117,7 +121,7 @@ def record_idm(
         raise field_problem("score", reason)
     store = store_of(request)
     if store.get(VILLAGES, village_code) is None:
-        raise Problem(404, f"village {village_code} is not registered")
+        raise Problem(404, village_not_registered(village_code))
     values = body.model_dump(mode="json", include=set(FIELDS))
     doc_id = f"{village_code}|{body.year}"
 

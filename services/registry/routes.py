@@ -37,9 +37,16 @@ from shared.commands import (
     today_or,
     update_once,
 )
-from shared.errors import ROUTE_PROBLEMS, Problem, field_problem, problem_doc
+from shared.errors import (
+    ROUTE_PROBLEMS,
+    Problem,
+    field_problem,
+    problem_doc,
+    village_not_registered,
+)
 from shared.events import catalogue as ev
 from shared.events.catalogue import VillageCode
+from shared.language import say
 from shared.pagination import PageDep, PageOut, checked_cursor, page_of
 from shared.pii import PiiVault
 from shared.ports.store import CollectionSpec, Doc, Store
@@ -129,8 +136,14 @@ def _claim_kk(store: Store, village_code: str, kk_hash: str, household_id: str) 
     if holder is None and time.time() - float(held.get("at", 0)) > STALE_KK_CLAIM_S:
         store.replace(KK_INDEX, claim)
         return
+    held_by = held["household_id"]
     raise field_problem(
-        "kk_number", f"already registered in this village as household {held['household_id']}", 409
+        "kk_number",
+        say(
+            f"sudah terdaftar di desa ini sebagai rumah tangga {held_by}",
+            f"already registered in this village as household {held_by}",
+        ),
+        409,
     )
 
 
@@ -156,7 +169,13 @@ def register_village(body: VillageCreate, request: Request, gate: WriteGateDep) 
     if principal.role is not Role.DISTRICT_ADMIN or not principal.covers_district(
         body.district_code
     ):
-        raise Problem(403, "only the district admin of this district registers its villages")
+        raise Problem(
+            403,
+            say(
+                "hanya admin kabupaten ini yang mendaftarkan desa-desanya",
+                "only the district admin of this district registers its villages",
+            ),
+        )
     not_future("occurred_on", body.occurred_on)
     store = _store(request)
 
@@ -203,7 +222,7 @@ def get_village(village_code: VillageCode, principal: PrincipalDep, request: Req
     require_village(principal, village_code, None)
     doc = _store(request).get(VILLAGES, village_code)
     if doc is None:
-        raise Problem(404, f"village {village_code} is not registered")
+        raise Problem(404, village_not_registered(village_code))
     return _village_public(doc)
 
 
@@ -219,7 +238,9 @@ def register_household(body: HouseholdCreate, request: Request, gate: WriteGateD
     not_future("occurred_on", body.occurred_on)
     store, vault = _store(request), _vault(request)
     if store.get(VILLAGES, body.village_code) is None:
-        raise field_problem("village_code", "village is not registered")
+        raise field_problem(
+            "village_code", say("desa belum terdaftar", "village is not registered")
+        )
     nik_hashes = _nik_hashes(vault, body.member_niks)
 
     def action(ids: Ids) -> Written:
@@ -263,7 +284,13 @@ def register_household(body: HouseholdCreate, request: Request, gate: WriteGateD
 def _household_in_scope(store: Store, principal: Principal, household_id: str) -> Doc:
     doc = store.get(HOUSEHOLDS, household_id)
     if doc is None:
-        raise Problem(404, f"household {household_id} not found")
+        raise Problem(
+            404,
+            say(
+                f"rumah tangga {household_id} tidak ditemukan",
+                f"household {household_id} not found",
+            ),
+        )
     require_village(principal, doc["village_code"], None)
     return doc
 
@@ -310,18 +337,34 @@ def update_household(
 def match_household(body: HouseholdMatch, principal: PrincipalDep, request: Request) -> Any:
     require_village(principal, body.village_code, None)
     if not any(principal.can_write(sector) for sector in Sector):
-        raise Problem(403, f"role {principal.role} may not look up NIK or KK numbers")
+        raise Problem(
+            403,
+            say(
+                f"peran {principal.role} tidak boleh mencari NIK atau nomor KK",
+                f"role {principal.role} may not look up NIK or KK numbers",
+            ),
+        )
     if (body.nik is None) == (body.kk_number is None):
-        raise field_problem("nik", "give exactly one of nik and kk_number")
+        raise field_problem(
+            "nik",
+            say("isi tepat satu dari nik dan kk_number", "give exactly one of nik and kk_number"),
+        )
     store, vault = _store(request), _vault(request)
     if body.kk_number is not None:
         doc = _by_kk(store, body.village_code, vault.match_hash(body.kk_number))
-        what = "KK number"
+        what = say("nomor KK", "KK number")
     else:
         doc = _by_nik(store, body.village_code, vault.match_hash(body.nik or ""))
-        what = "NIK"
+        what = say("NIK", "NIK")
     if doc is None:
-        raise Problem(404, f"no household of village {body.village_code} has this {what}")
+        village = body.village_code
+        raise Problem(
+            404,
+            say(
+                f"tidak ada rumah tangga desa {village} dengan {what.id} ini",
+                f"no household of village {village} has this {what.en}",
+            ),
+        )
     wanted = _nik_hashes(vault, body.member_niks)
     return HouseholdMatchPublic(
         household_id=doc["household_id"],

@@ -34,11 +34,12 @@ from services.training.models import (
     RecordedFactPublic,
 )
 from shared.adapters.docs import encode_cursor
-from shared.auth import Principal, PrincipalDep, Sector, require_village
+from shared.auth import NO_PROGRAMME_VILLAGE, Principal, PrincipalDep, Sector, require_village
 from shared.commands import WriteGate, WriteGateDep, today_or
 from shared.errors import ROUTE_PROBLEMS, Problem, field_problem
 from shared.events import catalogue as ev
 from shared.events.envelope import VILLAGE_CODE_PATTERN
+from shared.language import say
 from shared.pagination import PageDep, PageOut, PageParams, checked_cursor
 from shared.pii import PiiVault
 from shared.ports.store import CollectionSpec, Doc, Store, scan
@@ -93,9 +94,11 @@ def _sees_program(principal: Principal, program: Doc) -> bool:
 def _program_in_scope(store: Store, principal: Principal, program_id: str) -> Doc:
     program = store.get(PROGRAMS, program_id)
     if program is None:
-        raise Problem(404, f"program {program_id} not found")
+        raise Problem(
+            404, say(f"program {program_id} tidak ditemukan", f"program {program_id} not found")
+        )
     if not _sees_program(principal, program):
-        raise Problem(403, "this token covers none of the programme's villages")
+        raise Problem(403, NO_PROGRAMME_VILLAGE)
     return program
 
 
@@ -188,7 +191,10 @@ def enrol(
     program = _program_in_scope(store, gate.principal, program_id)
     require_village(gate.principal, body.village_code, Sector.TRAINING)
     if body.village_code not in program["village_codes"]:
-        raise field_problem("village_code", "is not one of the programme's villages")
+        raise field_problem(
+            "village_code",
+            say("bukan salah satu desa program ini", "is not one of the programme's villages"),
+        )
 
     def build(_enrolment_id: str, day: date) -> tuple[dict[str, Any], ev.Payload]:
         payload = payload_from(ev.ParticipantEnrolled, body, day, program_id=program_id)
@@ -308,9 +314,18 @@ def list_enrolments(
 def _enrolment_for(store: Store, program_id: str, body: FactCreate) -> Doc:
     enrolment = store.get(ENROLMENTS, _enrolment_id(program_id, body.household_id))
     if enrolment is None:
-        raise field_problem("household_id", "is not enrolled in this programme")
+        raise field_problem(
+            "household_id",
+            say("tidak terdaftar di program ini", "is not enrolled in this programme"),
+        )
     if enrolment["village_code"] != body.village_code:
-        raise field_problem("village_code", "is not the village the household was enrolled in")
+        raise field_problem(
+            "village_code",
+            say(
+                "bukan desa tempat rumah tangga ini didaftarkan",
+                "is not the village the household was enrolled in",
+            ),
+        )
     return enrolment
 
 
@@ -354,7 +369,13 @@ def _during_programme(day: date | None) -> Callable[[Doc], None]:
     def check(program: Doc) -> None:
         start, end = program["start_on"], program["end_on"]
         if not start <= today_or(day).isoformat() <= end:
-            raise field_problem("occurred_on", f"must fall within the programme, {start}..{end}")
+            raise field_problem(
+                "occurred_on",
+                say(
+                    f"harus dalam masa program, {start}..{end}",
+                    f"must fall within the programme, {start}..{end}",
+                ),
+            )
 
     return check
 

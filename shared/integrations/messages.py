@@ -13,6 +13,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from shared.language import Text
+
 # pydantic error type -> (Bahasa Indonesia, English); {name} is filled from the error's ctx
 _DATE = ("bukan tanggal yang sah, contoh 2025-01-31", "not a valid date, e.g. 2025-01-31")
 _WHOLE = ("harus bilangan bulat", "must be a whole number")
@@ -86,19 +88,35 @@ def _expected(ctx: Mapping[str, Any], accepted: Sequence[str]) -> str:
     return ", ".join(_QUOTED.findall(listed)) or listed
 
 
-def reason(error: Mapping[str, Any], accepted: Sequence[str] = ()) -> str:
-    """The reason to report for one pydantic error; ``accepted``: the source values the
-    mapping translates for this field (none: the model's own values are shown)."""
+def _filled(error: Mapping[str, Any], accepted: Sequence[str]) -> tuple[str, str] | None:
+    """The table's two sentences for one pydantic error, filled from its ctx, or None."""
     texts = MESSAGES.get(str(error.get("type")))
     if texts is None:
-        return str(error.get("msg", ""))
+        return None
     ctx = {k: _text(v) for k, v in (error.get("ctx") or {}).items()}
     if "expected" in ctx:
         ctx["expected"] = _expected(ctx, accepted)
     try:
-        return bilingual(texts[0].format(**ctx), texts[1].format(**ctx))
+        return texts[0].format(**ctx), texts[1].format(**ctx)
     except (KeyError, IndexError):  # a ctx without the value the sentence names
+        return None
+
+
+def reason(error: Mapping[str, Any], accepted: Sequence[str] = ()) -> str:
+    """The reason to report for one pydantic error; ``accepted``: the source values the
+    mapping translates for this field (none: the model's own values are shown)."""
+    filled = _filled(error, accepted)
+    if filled is None:
         return str(error.get("msg", ""))
+    return bilingual(*filled)
+
+
+def api_reason(error: Mapping[str, Any]) -> Text:
+    """One pydantic error of a request, for the API: the table's Bahasa Indonesia, and
+    pydantic's own English message (complete, as English clients have always read it)."""
+    english = str(error.get("msg", ""))
+    filled = _filled(error, ())
+    return Text(filled[0] if filled is not None else english, english)
 
 
 def missing() -> str:

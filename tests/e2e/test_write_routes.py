@@ -131,6 +131,13 @@ def test_bad_field_is_422_naming_it_and_records_nothing(
     problem = r.json()
     assert field in problem["detail"]
     assert any(field in [str(p) for p in e["loc"]] for e in problem["errors"])
+    # Bahasa Indonesia unless the client prefers English; the same fields either way
+    assert r.headers["content-language"] == "id"
+    english = send(client, case, {**headers, "Accept-Language": "en"}, body, params)
+    assert english.status_code == 422 and english.headers["content-language"] == "en"
+    in_english = english.json()
+    assert field in in_english["detail"] and in_english["detail"] != problem["detail"]
+    assert [e["loc"] for e in in_english["errors"]] == [e["loc"] for e in problem["errors"]]
     assert store.outbox_backlog() == before
 
 

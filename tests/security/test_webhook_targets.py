@@ -81,7 +81,7 @@ def test_a_webhook_into_the_private_network_is_refused(
     r = c.post("/agriculture/webhooks", json={"url": url}, headers=headers)
     assert r.status_code == 422, r.text
     assert r.json()["errors"][0]["loc"] == ["body", "url"]
-    assert "public addresses only" in r.json()["detail"]
+    assert "alamat publik" in r.json()["detail"]
     assert c.get("/agriculture/webhooks", headers=headers).json() == []
 
 
