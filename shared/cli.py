@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from pydantic import ValidationError
 from rich.console import Console
@@ -16,6 +17,7 @@ from rich.console import Console
 from shared.auth import Role, mint_token
 from shared.demo import console as out
 from shared.integrations.messages import reason, sentence
+from shared.language import DEFAULT_LANG, Text
 from shared.settings import Mode, Settings
 
 if TYPE_CHECKING:
@@ -24,20 +26,35 @@ if TYPE_CHECKING:
     from shared.importer import ImportReport, Plan
     from shared.integrations.sources import Table
 
-EPILOG = """examples:
-  lumbung run                                   # the embedded platform (seeds the demo once)
+EXAMPLES = """  lumbung run                                   # {run}
   lumbung token --role district_admin --district 3204
   lumbung demo --seed 7 --households 500 --villages 6
-  lumbung demo --url http://127.0.0.1:8000      # into a running platform
-  lumbung replay                                # rebuild the read model (platform stopped)
+  lumbung demo --url http://127.0.0.1:8000      # {into}
+  lumbung replay                                # {replay}
   lumbung import households rumah_tangga.csv --dry-run
   lumbung import sales penjualan.csv --url http://127.0.0.1:8000 --token "$TOKEN"
   lumbung import extension petani.xlsx --mapping simluhtan --dry-run
   lumbung import extension rdkk.csv --mapping erdkk --report galat.json
   lumbung import opensid --penduduk penduduk.xlsx --keluarga keluarga.xlsx --village 3204052001
-  lumbung import idm rumusan_3204052001_2024.json --village 3204052001 --dry-run
-
-Settings come from LUMBUNG_* environment variables (see README)."""
+  lumbung import idm rumusan_3204052001_2024.json --village 3204052001 --dry-run"""
+EPILOG = {
+    "id": "contoh:\n"
+    + EXAMPLES.format(
+        run="platform tertanam (mengisi data demo sekali)",
+        into="ke platform yang sedang berjalan",
+        replay="bangun ulang model baca (platform dihentikan)",
+    )
+    + "\n\nPengaturan diambil dari variabel lingkungan LUMBUNG_* (lihat README); "
+    "LUMBUNG_LANG=en untuk bahasa Inggris.",
+    "en": "examples:\n"
+    + EXAMPLES.format(
+        run="the embedded platform (seeds the demo once)",
+        into="into a running platform",
+        replay="rebuild the read model (platform stopped)",
+    )
+    + "\n\nSettings come from LUMBUNG_* environment variables (see README); "
+    "LUMBUNG_LANG=id for Bahasa Indonesia.",
+}
 
 
 class CliError(Exception):
@@ -379,150 +396,442 @@ def _url(text: str) -> str:
     return text
 
 
-def _import_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
+# the parser: Bahasa Indonesia first ------------------------------------------------------------
+def cli_lang() -> str:
+    """LUMBUNG_LANG: the language of the command line's own texts (help, usage errors)."""
+    try:
+        return Settings().lang
+    except ValidationError:  # the command itself reports bad settings; its help still works
+        return DEFAULT_LANG
+
+
+# argparse's own refusals (Python 3.11+), in Bahasa Indonesia; the English follows in brackets
+_ARGPARSE_ERRORS = (
+    (r"the following arguments are required: (.+)", "argumen berikut wajib diisi: {0}"),
+    (r"one of the arguments (.+) is required", "salah satu argumen ini wajib diisi: {0}"),
+    (r"unrecognized arguments: (.+)", "argumen tidak dikenal: {0}"),
+    (
+        r"argument (\S+): invalid choice: (.+) \(choose from (.+)\)",
+        "argumen {0}: pilihan tidak sah: {1} (pilih dari {2})",
+    ),
+    (r"argument (\S+): expected one argument", "argumen {0}: memerlukan satu nilai"),
+    (r"argument (\S+): not allowed with argument (\S+)", "argumen {0}: tidak boleh bersama {1}"),
+    (r"argument (\S+): invalid (\S+) value: (.+)", "argumen {0}: nilai tidak sah: {2}"),
+)
+# an option's own refusal (its type's ArgumentTypeError) is already in both languages
+_OWN_REFUSAL = re.compile(r"argument (\S+): (.+)", re.DOTALL)
+
+
+def _indonesian(message: str) -> str:
+    for pattern, text in _ARGPARSE_ERRORS:
+        if found := re.fullmatch(pattern, message, re.DOTALL):
+            return f"{text.format(*found.groups())} ({message})"
+    if found := _OWN_REFUSAL.fullmatch(message):
+        return f"argumen {found[1]}: {found[2]}"
+    return message
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    lang = DEFAULT_LANG
+
+    def add_usage(self, usage: Any, actions: Any, groups: Any, prefix: str | None = None) -> None:
+        if prefix is None and self.lang == "id":
+            prefix = "cara pakai: "
+        super().add_usage(usage, actions, groups, prefix)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that frames its help and usage errors in ``lang``: its arguments go
+    into groups titled in that language, and argparse's own refusals are translated."""
+
+    def __init__(self, *args: Any, lang: str = DEFAULT_LANG, **kwargs: Any) -> None:
+        formatter = type("Formatter", (_Formatter,), {"lang": lang})
+        super().__init__(*args, add_help=False, formatter_class=formatter, **kwargs)
+        self.lang = lang
+        say = Text("argumen", "arguments").pick(lang), Text("opsi", "options").pick(lang)
+        self._titled = self.add_argument_group(say[0]), self.add_argument_group(say[1])
+        self._titled[1].add_argument(
+            "-h",
+            "--help",
+            action="help",
+            help=Text("tampilkan bantuan ini lalu keluar", "show this help and exit").pick(lang),
+        )
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        optional = bool(args) and str(args[0]).startswith("-")
+        return self._titled[optional].add_argument(*args, **kwargs)
+
+    def add_mutually_exclusive_group(self, **kwargs: Any) -> Any:
+        return self._titled[1].add_mutually_exclusive_group(**kwargs)
+
+    def add_command(self, sub: Any, name: str, help: Text, description: Text) -> _Parser:
+        return sub.add_parser(
+            name, help=help.pick(self.lang), description=description.pick(self.lang), lang=self.lang
+        )
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        if self.lang == "id":
+            self.exit(2, f"{self.prog}: galat: {_indonesian(message)}\n")
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _import_options(parser: _Parser, t: Callable[[str, str], str]) -> None:
     parser.add_argument(
-        "--report", type=Path, help="also write the errors to this file (.csv, or .json)"
+        "--dry-run",
+        action="store_true",
+        help=t("periksa setiap baris tanpa menulis apa pun", "check every row, write nothing"),
     )
-    parser.add_argument("--district", help="with --url and no --token: mint a token for it")
-    _target_options(parser)
+    parser.add_argument(
+        "--report",
+        type=Path,
+        help=t(
+            "tulis juga galatnya ke berkas ini (.csv atau .json)",
+            "also write the errors to this file (.csv, or .json)",
+        ),
+    )
+    parser.add_argument(
+        "--district",
+        help=t(
+            "dengan --url tanpa --token: buat token untuk kabupaten ini",
+            "with --url and no --token: mint a token for it",
+        ),
+    )
+    _target_options(parser, t)
 
 
-def _target_options(parser: argparse.ArgumentParser) -> None:
+def _target_options(parser: _Parser, t: Callable[[str, str], str]) -> None:
     parser.add_argument(
         "--url",
         type=_url,
-        help="a running platform (e.g. http://127.0.0.1:8000); default: the embedded data "
-        "directory in this process (LUMBUNG_DATA_DIR; the platform must be stopped)",
+        help=t(
+            "platform yang sedang berjalan (mis. http://127.0.0.1:8000); bawaan: direktori "
+            "data tertanam di proses ini (LUMBUNG_DATA_DIR; platform harus dihentikan)",
+            "a running platform (e.g. http://127.0.0.1:8000); default: the embedded data "
+            "directory in this process (LUMBUNG_DATA_DIR; the platform must be stopped)",
+        ),
     )
     parser.add_argument(
-        "--token", help="bearer token for --url (default: minted from LUMBUNG_SECRET)"
+        "--token",
+        help=t(
+            "token bearer untuk --url (bawaan: dibuat dari LUMBUNG_SECRET)",
+            "bearer token for --url (default: minted from LUMBUNG_SECRET)",
+        ),
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
+    lang = lang or cli_lang()
+
+    def t(indonesian: str, english: str) -> str:
+        return Text(indonesian, english).pick(lang)
+
+    parser = _Parser(
         prog="lumbung",
-        description="Lumbung — Ekonomi Hijau dari Desa: operator commands.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=t(
+            "Lumbung — Ekonomi Hijau dari Desa: perintah operator.",
+            "Lumbung — Ekonomi Hijau dari Desa: operator commands.",
+        ),
+        epilog=EPILOG[lang],
+        lang=lang,
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command",
+        required=True,
+        metavar=t("PERINTAH", "COMMAND"),
+        title=t("perintah", "commands"),
+    )
 
-    run = sub.add_parser(
+    run = parser.add_command(
+        sub,
         "run",
-        help="run the embedded platform (or one service)",
-        description="Serve the platform. In embedded mode, the first start on an empty data "
-        "directory seeds the demo district first (unless LUMBUNG_DEMO=off), and the start "
-        "prints a login link for the demo district admin.",
+        Text(
+            "jalankan platform tertanam (atau satu layanan)",
+            "run the embedded platform (or one service)",
+        ),
+        Text(
+            "Menjalankan platform. Dalam mode tertanam, awal pertama pada direktori data kosong "
+            "mengisi kabupaten demo terlebih dahulu (kecuali LUMBUNG_DEMO=off), lalu mencetak "
+            "tautan masuk untuk admin kabupaten demo.",
+            "Serve the platform. In embedded mode, the first start on an empty data "
+            "directory seeds the demo district first (unless LUMBUNG_DEMO=off), and the start "
+            "prints a login link for the demo district admin.",
+        ),
     )
-    run.add_argument("--service", help="run only this service (distributed mode)")
-    run.add_argument("--no-demo", action="store_true", help="do not seed the demo district")
+    run.add_argument(
+        "--service",
+        help=t(
+            "jalankan hanya layanan ini (mode terdistribusi)",
+            "run only this service (distributed mode)",
+        ),
+    )
+    run.add_argument(
+        "--no-demo",
+        action="store_true",
+        help=t("jangan isi kabupaten demo", "do not seed the demo district"),
+    )
     run.set_defaults(func=_run)
 
-    tok = sub.add_parser(
+    tok = parser.add_command(
+        sub,
         "token",
-        help="mint a scoped bearer token (signed with LUMBUNG_SECRET)",
-        description="Print a bearer token (JWT, HS256, signed with LUMBUNG_SECRET).",
+        Text(
+            "buat token bearer dengan cakupan (ditandatangani LUMBUNG_SECRET)",
+            "mint a scoped bearer token (signed with LUMBUNG_SECRET)",
+        ),
+        Text(
+            "Mencetak token bearer (JWT, HS256, ditandatangani dengan LUMBUNG_SECRET).",
+            "Print a bearer token (JWT, HS256, signed with LUMBUNG_SECRET).",
+        ),
     )
-    tok.add_argument("--role", required=True, choices=[r.value for r in Role])
+    tok.add_argument(
+        "--role", required=True, choices=[r.value for r in Role], help=t("peran", "role")
+    )
     scope = tok.add_mutually_exclusive_group(required=True)
-    scope.add_argument("--district", help="4-digit district code")
+    scope.add_argument("--district", help=t("kode kabupaten 4 angka", "4-digit district code"))
     scope.add_argument(
-        "--village", action="append", type=_village, help="10-digit village code (repeatable)"
+        "--village",
+        action="append",
+        type=_village,
+        help=t("kode desa 10 angka (boleh berulang)", "10-digit village code (repeatable)"),
     )
-    tok.add_argument("--sub", help="who the token is for (default: role@scope)")
-    tok.add_argument("--hours", type=_positive, help="lifetime in hours")
+    tok.add_argument(
+        "--sub",
+        help=t(
+            "untuk siapa token ini (bawaan: peran@cakupan)",
+            "who the token is for (default: role@scope)",
+        ),
+    )
+    tok.add_argument(
+        "--hours", type=_positive, help=t("masa berlaku dalam jam", "lifetime in hours")
+    )
     tok.set_defaults(func=_token)
 
-    demo = sub.add_parser(
+    demo = parser.add_command(
+        sub,
         "demo",
-        help="seed the fictional demo district (province 99) through the API",
-        description="Seed a fictional demo district (district 9901, province 99: never real "
-        "data) with villages, households and history in all four sectors from 2023-03 to "
-        "today, around the training of 2023-09-29. The same seed always gives the same "
-        "data; seeding again with the same seed adds nothing.",
+        Text(
+            "isi kabupaten demo fiktif (provinsi 99) melalui API",
+            "seed the fictional demo district (province 99) through the API",
+        ),
+        Text(
+            "Mengisi kabupaten demo fiktif (kabupaten 9901, provinsi 99: tidak pernah data "
+            "nyata) dengan desa, rumah tangga, dan riwayat di keempat sektor dari 2023-03 "
+            "sampai hari ini, seputar pelatihan 2023-09-29. Seed yang sama selalu memberi data "
+            "yang sama; mengisi lagi dengan seed yang sama tidak menambah apa pun.",
+            "Seed a fictional demo district (district 9901, province 99: never real "
+            "data) with villages, households and history in all four sectors from 2023-03 to "
+            "today, around the training of 2023-09-29. The same seed always gives the same "
+            "data; seeding again with the same seed adds nothing.",
+        ),
     )
-    demo.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
-    demo.add_argument("--households", type=_positive, default=500, help="default: 500")
-    demo.add_argument("--villages", type=_positive, default=6, help="default: 6")
-    demo.add_argument("--today", type=_day, help="last day of the history (default: today)")
     demo.add_argument(
-        "--concurrency", type=_positive, default=4, help="households written at once (default: 4)"
+        "--seed", type=int, default=1, help=t("seed acak (bawaan: 1)", "random seed (default: 1)")
     )
-    demo.add_argument("--dry-run", action="store_true", help="count the writes, send nothing")
-    _target_options(demo)
+    demo.add_argument(
+        "--households", type=_positive, default=500, help=t("bawaan: 500", "default: 500")
+    )
+    demo.add_argument("--villages", type=_positive, default=6, help=t("bawaan: 6", "default: 6"))
+    demo.add_argument(
+        "--today",
+        type=_day,
+        help=t(
+            "hari terakhir riwayat (bawaan: hari ini)", "last day of the history (default: today)"
+        ),
+    )
+    demo.add_argument(
+        "--concurrency",
+        type=_positive,
+        default=4,
+        help=t(
+            "rumah tangga yang ditulis bersamaan (bawaan: 4)",
+            "households written at once (default: 4)",
+        ),
+    )
+    demo.add_argument(
+        "--dry-run",
+        action="store_true",
+        help=t("hitung penulisannya tanpa mengirim apa pun", "count the writes, send nothing"),
+    )
+    _target_options(demo, t)
     demo.set_defaults(func=_demo)
 
-    rep = sub.add_parser(
+    rep = parser.add_command(
+        sub,
         "replay",
-        help="rebuild the resilience read model from the event log",
-        description="Empty the read model and rebuild it from the start of every topic. In "
-        "embedded mode stop the platform first (SQLite has one writer).",
+        Text(
+            "bangun ulang model baca ketahanan dari log peristiwa",
+            "rebuild the resilience read model from the event log",
+        ),
+        Text(
+            "Mengosongkan model baca lalu membangunnya ulang dari awal setiap topik. Dalam mode "
+            "tertanam hentikan platform terlebih dahulu (SQLite punya satu penulis).",
+            "Empty the read model and rebuild it from the start of every topic. In "
+            "embedded mode stop the platform first (SQLite has one writer).",
+        ),
     )
-    rep.add_argument("--force", action="store_true", help="replay even if a platform answers")
+    rep.add_argument(
+        "--force",
+        action="store_true",
+        help=t(
+            "putar ulang walaupun ada platform yang menjawab", "replay even if a platform answers"
+        ),
+    )
     rep.set_defaults(func=_replay)
 
-    imp = sub.add_parser(
+    imp = parser.add_command(
+        sub,
         "import",
-        help="import households, sales, extension-system files or OpenSID exports",
-        description="Import a file through the API. Every row is checked first; each problem "
-        "is reported as line (the header is line 1), field and reason. Importing the same rows "
-        "again adds nothing. Exit code 1 when any row has an error.",
+        Text(
+            "impor rumah tangga, penjualan, berkas sistem penyuluhan, atau ekspor OpenSID",
+            "import households, sales, extension-system files or OpenSID exports",
+        ),
+        Text(
+            "Mengimpor berkas melalui API. Setiap baris diperiksa lebih dulu; setiap masalah "
+            "dilaporkan sebagai baris (baris judul adalah baris 1), kolom, dan alasan. Mengimpor "
+            "baris yang sama lagi tidak menambah apa pun. Kode keluar 1 bila ada baris yang galat.",
+            "Import a file through the API. Every row is checked first; each problem "
+            "is reported as line (the header is line 1), field and reason. Importing the same "
+            "rows again adds nothing. Exit code 1 when any row has an error.",
+        ),
     )
-    kinds = imp.add_subparsers(dest="kind", required=True, metavar="KIND")
-    for kind, columns in (
-        ("households", "village_code, members, head_name, kk_number, household_id, occurred_on"),
-        ("sales", "business_id, channel, quantity, unit_price, product_id, occurred_on"),
+    kinds = imp.add_subparsers(
+        dest="kind", required=True, metavar=t("JENIS", "KIND"), title=t("jenis", "kinds")
+    )
+    for kind, noun, columns in (
+        (
+            "households",
+            Text("rumah tangga", "households"),
+            "village_code, members, head_name, kk_number, household_id, occurred_on",
+        ),
+        (
+            "sales",
+            Text("penjualan", "sales"),
+            "business_id, channel, quantity, unit_price, product_id, occurred_on",
+        ),
     ):
-        one = kinds.add_parser(
+        one = imp.add_command(
+            kinds,
             kind,
-            help=f"{kind} from CSV (columns: the request fields)",
-            description=f"Import {kind} from a CSV file whose columns are the request fields "
-            f"({columns}).",
+            Text(
+                f"{noun.id} dari CSV (kolom: isian permintaan)",
+                f"{noun.en} from CSV (columns: the request fields)",
+            ),
+            Text(
+                f"Mengimpor {noun.id} dari berkas CSV yang kolomnya isian permintaan ({columns}).",
+                f"Import {noun.en} from a CSV file whose columns are the request fields "
+                f"({columns}).",
+            ),
         )
-        one.add_argument("file", type=Path, help="CSV file (UTF-8, header line first)")
-        _import_options(one)
+        one.add_argument(
+            "file",
+            type=Path,
+            help=t(
+                "berkas CSV (UTF-8, baris judul lebih dulu)", "CSV file (UTF-8, header line first)"
+            ),
+        )
+        _import_options(one, t)
         one.set_defaults(func=_import)
 
-    ext = kinds.add_parser(
+    ext = imp.add_command(
+        kinds,
         "extension",
-        help="farmers, farmer groups, plots, visits or fertiliser plans (CSV, XLSX, JSON)",
-        description="Import an extension system's file through a mapping (shipped: "
-        "simluhtan, simluhtan-poktan, simluhtan-kunjungan, erdkk; or a TOML file). NIKs are "
-        "matched to registry households by the platform's keyed hash and never stored.",
+        Text(
+            "petani, kelompok tani, lahan, kunjungan, atau rencana pupuk (CSV, XLSX, JSON)",
+            "farmers, farmer groups, plots, visits or fertiliser plans (CSV, XLSX, JSON)",
+        ),
+        Text(
+            "Mengimpor berkas sistem penyuluhan melalui pemetaan (bawaan: simluhtan, "
+            "simluhtan-poktan, simluhtan-kunjungan, erdkk; atau berkas TOML). NIK dicocokkan "
+            "dengan rumah tangga registri melalui hash berkunci platform dan tidak pernah "
+            "disimpan.",
+            "Import an extension system's file through a mapping (shipped: "
+            "simluhtan, simluhtan-poktan, simluhtan-kunjungan, erdkk; or a TOML file). NIKs are "
+            "matched to registry households by the platform's keyed hash and never stored.",
+        ),
     )
-    ext.add_argument("file", type=Path, help="CSV, XLSX or JSON file")
-    ext.add_argument("--mapping", required=True, help="shipped mapping name or a .toml file")
-    ext.add_argument("--sheet", help="XLSX: the sheet to read (default: the first)")
-    _import_options(ext)
+    ext.add_argument(
+        "file", type=Path, help=t("berkas CSV, XLSX, atau JSON", "CSV, XLSX or JSON file")
+    )
+    ext.add_argument(
+        "--mapping",
+        required=True,
+        help=t("nama pemetaan bawaan atau berkas .toml", "shipped mapping name or a .toml file"),
+    )
+    ext.add_argument(
+        "--sheet",
+        help=t(
+            "XLSX: lembar yang dibaca (bawaan: yang pertama)",
+            "XLSX: the sheet to read (default: the first)",
+        ),
+    )
+    _import_options(ext, t)
     ext.set_defaults(func=_import_extension)
 
-    sid = kinds.add_parser(
+    sid = imp.add_command(
+        kinds,
         "opensid",
-        help="households and members from OpenSID's penduduk (and keluarga) export",
-        description="Register the households of one desa from OpenSID exports (CSV or XLSX). "
-        "KK numbers and NIKs are kept only as keyed hashes; a household already registered "
-        "under its KK number is updated when its members changed, never registered twice.",
+        Text(
+            "rumah tangga dan anggotanya dari ekspor penduduk (dan keluarga) OpenSID",
+            "households and members from OpenSID's penduduk (and keluarga) export",
+        ),
+        Text(
+            "Mendaftarkan rumah tangga satu desa dari ekspor OpenSID (CSV atau XLSX). Nomor KK "
+            "dan NIK hanya disimpan sebagai hash berkunci; rumah tangga yang sudah terdaftar "
+            "dengan nomor KK-nya diperbarui bila anggotanya berubah, tidak pernah didaftarkan "
+            "dua kali.",
+            "Register the households of one desa from OpenSID exports (CSV or XLSX). "
+            "KK numbers and NIKs are kept only as keyed hashes; a household already registered "
+            "under its KK number is updated when its members changed, never registered twice.",
+        ),
     )
-    sid.add_argument("--penduduk", type=Path, required=True, help="penduduk export")
-    sid.add_argument("--keluarga", type=Path, help="keluarga export (registration days)")
-    sid.add_argument("--village", required=True, type=_village, help="10-digit village code")
-    sid.add_argument("--mapping", default="opensid", help="default: the shipped opensid")
-    _import_options(sid)
+    sid.add_argument(
+        "--penduduk", type=Path, required=True, help=t("ekspor penduduk", "penduduk export")
+    )
+    sid.add_argument(
+        "--keluarga",
+        type=Path,
+        help=t("ekspor keluarga (tanggal pendaftaran)", "keluarga export (registration days)"),
+    )
+    sid.add_argument(
+        "--village",
+        required=True,
+        type=_village,
+        help=t("kode desa 10 angka", "10-digit village code"),
+    )
+    sid.add_argument(
+        "--mapping",
+        default="opensid",
+        help=t("bawaan: opensid yang disertakan", "default: the shipped opensid"),
+    )
+    _import_options(sid, t)
     sid.set_defaults(func=_import_opensid)
 
-    idm = kinds.add_parser(
+    idm = imp.add_command(
+        kinds,
         "idm",
-        help="a village's IDM document (Kemendesa IDM API 'rumusan' JSON)",
-        description="Record a village's Indeks Desa Membangun for one year from the JSON the "
-        "Kemendesa IDM open API answers (mapData.ROW, SUMMARIES, IDENTITAS). Section indices "
-        "are checked against their indicator scores. Errors: line = the row's position in "
-        "mapData.ROW, 0 for the document as a whole (field = its JSON path).",
+        Text(
+            "dokumen IDM sebuah desa (JSON 'rumusan' API IDM Kemendesa)",
+            "a village's IDM document (Kemendesa IDM API 'rumusan' JSON)",
+        ),
+        Text(
+            "Mencatat Indeks Desa Membangun sebuah desa untuk satu tahun dari JSON yang "
+            "dijawab API terbuka IDM Kemendesa (mapData.ROW, SUMMARIES, IDENTITAS). Indeks "
+            "setiap bagian diperiksa terhadap skor indikatornya. Galat: baris = posisi baris di "
+            "mapData.ROW, 0 untuk dokumen secara keseluruhan (kolom = jalur JSON-nya).",
+            "Record a village's Indeks Desa Membangun for one year from the JSON the "
+            "Kemendesa IDM open API answers (mapData.ROW, SUMMARIES, IDENTITAS). Section "
+            "indices are checked against their indicator scores. Errors: line = the row's "
+            "position in mapData.ROW, 0 for the document as a whole (field = its JSON path).",
+        ),
     )
-    idm.add_argument("file", type=Path, help="the rumusan JSON file")
-    idm.add_argument("--village", type=_village, help="10-digit village code (default: id_desa)")
-    _import_options(idm)
+    idm.add_argument("file", type=Path, help=t("berkas JSON rumusan", "the rumusan JSON file"))
+    idm.add_argument(
+        "--village",
+        type=_village,
+        help=t("kode desa 10 angka (bawaan: id_desa)", "10-digit village code (default: id_desa)"),
+    )
+    _import_options(idm, t)
     idm.set_defaults(func=_import_idm)
     return parser
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -58,6 +59,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(256 * 1024, ge=1024)
     write_rate: str = Field("6000/minute", pattern=r"^[0-9]+ ?(/|per) ?[0-9]* ?[a-z]+$")
     demo: str = "on"
+    # The language of the command line's own texts (help, usage and its errors): Bahasa
+    # Indonesia, or English. The API follows each request's Accept-Language, the dashboard
+    # its own switch.
+    lang: Literal["id", "en"] = "id"
     rules_file: Path | None = None
     view_months: int = Field(24, ge=12, le=120)
     # Processes that share a large view rebuild (catching up, a new month); 1: none. Unset:

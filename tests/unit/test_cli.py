@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 import threading
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shared.auth import Role, decode_token
-from shared.cli import main
+from shared.cli import build_parser, main
 from shared.demo import DemoConfig
 from shared.demo.seed import demo_token
 from shared.settings import Settings
@@ -50,7 +51,8 @@ def test_every_command_has_help(command: str | None, capsys: pytest.CaptureFixtu
         main(argv)
     assert exited.value.code == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"usage: lumbung{'' if command is None else ' ' + command}")
+    assert out.startswith(f"cara pakai: lumbung{'' if command is None else ' ' + command}")
+    assert "opsi:" in out and "options:" not in out
     if command is None:
         assert all(name in out for name in COMMANDS)
 
@@ -59,6 +61,50 @@ def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main([])
     assert exited.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        "lumbung: galat: argumen berikut wajib diisi: PERINTAH "
+        "(the following arguments are required: PERINTAH)\n"
+    )
+
+
+@pytest.mark.parametrize("command", [None, *COMMANDS])
+def test_help_and_usage_errors_in_english_with_lumbung_lang_en(
+    command: str | None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LUMBUNG_LANG", "en")
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"] if command is None else [command, "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: lumbung{'' if command is None else ' ' + command}")
+    assert "options:" in out and "show this help and exit" in out
+    assert not {"opsi:", "cara pakai", "bawaan"} & set(out.replace(":", ": ").split())
+    with pytest.raises(SystemExit):
+        main(["token", "--role", "nobody", "--district", "3204"])
+    assert capsys.readouterr().err.endswith(
+        "lumbung token: error: argument --role: invalid choice: 'nobody' (choose from "
+        "'district_admin', 'village_operator', 'extension_worker', 'viewer')\n"
+    )
+
+
+def test_every_help_text_is_written_in_both_languages() -> None:
+    """No option or command says the same in both languages (one was left untranslated)."""
+
+    def texts(parser: argparse.ArgumentParser) -> list[str]:
+        found = [parser.description or ""]
+        for action in parser._actions:
+            found.append(action.help or "")
+            for choice in getattr(action, "_choices_actions", []):
+                found.append(choice.help or "")
+            if isinstance(action, argparse._SubParsersAction):
+                for child in action.choices.values():
+                    found.extend(texts(child))
+        return found
+
+    indonesian, english = texts(build_parser("id")), texts(build_parser("en"))
+    assert len(indonesian) == len(english) > 60
+    same = [a for a, b in zip(indonesian, english, strict=True) if a and a == b]
+    assert same == [], same
 
 
 # token --------------------------------------------------------------------------------------
@@ -94,9 +140,9 @@ def test_token_for_a_bad_village_code_is_refused_and_prints_no_token(
     assert exited.value.code == 2
     out, err = capsys.readouterr()
     assert out == ""
-    assert err.startswith("usage: lumbung token ")
+    assert err.startswith("cara pakai: lumbung token ")
     assert err.endswith(
-        f": error: argument --village: kode desa harus 10 angka: {village}. "
+        f": galat: argumen --village: kode desa harus 10 angka: {village}. "
         f"(a village code must be 10 digits: {village})\n"
     )
 
@@ -156,8 +202,8 @@ def test_a_bad_option_value_is_refused_in_indonesian_and_english(
         main(argv)
     assert exited.value.code == 2
     err = capsys.readouterr().err
-    assert err.startswith("usage: lumbung ")
-    assert err.endswith(f": error: argument {option}: {message}\n")
+    assert err.startswith("cara pakai: lumbung ")
+    assert err.endswith(f": galat: argumen {option}: {message}\n")
 
 
 # run ----------------------------------------------------------------------------------------
@@ -444,9 +490,9 @@ def test_a_url_that_is_not_http_is_refused_in_indonesian_and_english(
     assert exited.value.code == 2
     out, err = capsys.readouterr()
     assert out == "" and "Traceback" not in err
-    assert err.startswith(f"usage: lumbung {argv[0]} ")
+    assert err.startswith(f"cara pakai: lumbung {argv[0]} ")
     assert err.endswith(
-        f": error: argument --url: bukan alamat http(s): {url}. (not an http(s) URL: {url})\n"
+        f": galat: argumen --url: bukan alamat http(s): {url}. (not an http(s) URL: {url})\n"
     )
     assert not env.sqlite_path.exists()
 
