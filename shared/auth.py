@@ -117,12 +117,14 @@ def decode_token(secret: str, token: str) -> Principal:
     if any(not _VILLAGE.fullmatch(code) for code in principal.villages):
         raise _unauthorized(
             say(
-                "token tidak sah: kode desa yang salah dalam cakupannya",
+                "token tidak sah: cakupannya berisi kode desa yang tidak sah",
                 "invalid token: bad village code in scope",
             )
         )
     if principal.district is None and not principal.villages:
-        raise _unauthorized(say("token tidak sah: tanpa cakupan", "invalid token: no scope"))
+        raise _unauthorized(
+            say("token tidak sah: tidak memiliki cakupan", "invalid token: no scope")
+        )
     if len(_VERIFIED) >= _VERIFIED_MAX:
         _VERIFIED.clear()
     _VERIFIED[key] = (principal, float(claims["exp"]))
@@ -162,7 +164,7 @@ def require_village(principal: Principal, village_code: str, sector: Sector | No
         raise Problem(
             403,
             say(
-                f"peran {principal.role} tidak boleh menulis data {sector}",
+                f"peran {principal.role} tidak berwenang mencatat data {sector}",
                 f"role {principal.role} may not write {sector} data",
             ),
         )

@@ -17,7 +17,7 @@ from rich.console import Console
 from shared.auth import Role, mint_token
 from shared.demo import console as out
 from shared.integrations.messages import reason, sentence
-from shared.language import DEFAULT_LANG, Text
+from shared.language import DEFAULT_LANG, Text, configured_lang
 from shared.settings import Mode, Settings
 
 if TYPE_CHECKING:
@@ -397,14 +397,6 @@ def _url(text: str) -> str:
 
 
 # the parser: Bahasa Indonesia first ------------------------------------------------------------
-def cli_lang() -> str:
-    """LUMBUNG_LANG: the language of the command line's own texts (help, usage errors)."""
-    try:
-        return Settings().lang
-    except ValidationError:  # the command itself reports bad settings; its help still works
-        return DEFAULT_LANG
-
-
 # argparse's own refusals (Python 3.11+), in Bahasa Indonesia; the English follows in brackets
 _ARGPARSE_ERRORS = (
     (r"the following arguments are required: (.+)", "argumen berikut wajib diisi: {0}"),
@@ -417,9 +409,14 @@ _ARGPARSE_ERRORS = (
     (r"argument (\S+): expected one argument", "argumen {0}: memerlukan satu nilai"),
     (r"argument (\S+): not allowed with argument (\S+)", "argumen {0}: tidak boleh bersama {1}"),
     (r"argument (\S+): invalid (\S+) value: (.+)", "argumen {0}: nilai tidak sah: {2}"),
+    (r"argument (\S+): ignored explicit argument (.+)", "argumen {0}: nilai {1} diabaikan"),
+    (r"argument (\S+): expected at least one argument", "argumen {0}: memerlukan nilai"),
+    (r"argument (\S+): expected (\d+) arguments", "argumen {0}: memerlukan {1} nilai"),
+    (r"ambiguous option: (\S+) could match (.+)", "opsi ambigu: {0} bisa berarti {1}"),
 )
-# an option's own refusal (its type's ArgumentTypeError) is already in both languages
-_OWN_REFUSAL = re.compile(r"argument (\S+): (.+)", re.DOTALL)
+# an option's own refusal (its type's ArgumentTypeError) is already in both languages:
+# "<kalimat>. (<sentence>)"
+_OWN_REFUSAL = re.compile(r"argument (\S+): (.+\. \(.+\))", re.DOTALL)
 
 
 def _indonesian(message: str) -> str:
@@ -521,7 +518,7 @@ def _target_options(parser: _Parser, t: Callable[[str, str], str]) -> None:
 
 
 def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
-    lang = lang or cli_lang()
+    lang = lang or configured_lang()
 
     def t(indonesian: str, english: str) -> str:
         return Text(indonesian, english).pick(lang)
@@ -550,9 +547,9 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
             "run the embedded platform (or one service)",
         ),
         Text(
-            "Menjalankan platform. Dalam mode tertanam, awal pertama pada direktori data kosong "
-            "mengisi kabupaten demo terlebih dahulu (kecuali LUMBUNG_DEMO=off), lalu mencetak "
-            "tautan masuk untuk admin kabupaten demo.",
+            "Menjalankan platform. Dalam mode tertanam, saat pertama dijalankan pada direktori "
+            "data kosong, platform mengisi kabupaten demo terlebih dahulu (kecuali "
+            "LUMBUNG_DEMO=off), lalu mencetak tautan masuk untuk admin kabupaten demo.",
             "Serve the platform. In embedded mode, the first start on an empty data "
             "directory seeds the demo district first (unless LUMBUNG_DEMO=off), and the start "
             "prints a login link for the demo district admin.",
@@ -615,7 +612,7 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
             "seed the fictional demo district (province 99) through the API",
         ),
         Text(
-            "Mengisi kabupaten demo fiktif (kabupaten 9901, provinsi 99: tidak pernah data "
+            "Mengisi kabupaten demo fiktif (kabupaten 9901, provinsi 99: bukan data "
             "nyata) dengan desa, rumah tangga, dan riwayat di keempat sektor dari 2023-03 "
             "sampai hari ini, seputar pelatihan 2023-09-29. Seed yang sama selalu memberi data "
             "yang sama; mengisi lagi dengan seed yang sama tidak menambah apa pun.",
@@ -665,7 +662,7 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
         ),
         Text(
             "Mengosongkan model baca lalu membangunnya ulang dari awal setiap topik. Dalam mode "
-            "tertanam hentikan platform terlebih dahulu (SQLite punya satu penulis).",
+            "tertanam hentikan platform terlebih dahulu (SQLite hanya mengizinkan satu penulis).",
             "Empty the read model and rebuild it from the start of every topic. In "
             "embedded mode stop the platform first (SQLite has one writer).",
         ),
@@ -689,7 +686,8 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
         Text(
             "Mengimpor berkas melalui API. Setiap baris diperiksa lebih dulu; setiap masalah "
             "dilaporkan sebagai baris (baris judul adalah baris 1), kolom, dan alasan. Mengimpor "
-            "baris yang sama lagi tidak menambah apa pun. Kode keluar 1 bila ada baris yang galat.",
+            "baris yang sama lagi tidak menambah apa pun. Kode keluar 1 bila ada baris yang "
+            "bermasalah.",
             "Import a file through the API. Every row is checked first; each problem "
             "is reported as line (the header is line 1), field and reason. Importing the same "
             "rows again adds nothing. Exit code 1 when any row has an error.",

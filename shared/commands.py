@@ -94,7 +94,7 @@ def insert_once(
         raise Problem(
             409,
             say(
-                f"id {used} sudah dipakai catatan lain",
+                f"id {used} sudah dipakai oleh catatan lain",
                 f"id {used} is already used by another record",
             ),
         ) from None
@@ -127,7 +127,7 @@ def today_or(value: date | None) -> date:
 def not_future(field: str, value: date | None) -> None:
     if value is not None and value > date.today():
         raise field_problem(
-            field, say("tidak boleh tanggal yang akan datang", "must not be in the future")
+            field, say("tidak boleh melewati hari ini", "must not be in the future")
         )
 
 

@@ -26,20 +26,24 @@ TITLES: dict[int, Text] = {
     403: say("Tidak diizinkan", "Forbidden"),
     404: say("Tidak ditemukan", "Not found"),
     405: say("Metode tidak diizinkan", "Method not allowed"),
-    409: say("Bertentangan", "Conflict"),
-    413: say("Badan permintaan terlalu besar", "Request body too large"),
+    409: say("Konflik data", "Conflict"),
+    413: say("Isi permintaan terlalu besar", "Request body too large"),
     415: say("Jenis media tidak didukung", "Unsupported media type"),
     422: say("Isian tidak sah", "Invalid input"),
     429: say("Terlalu banyak permintaan", "Too many requests"),
-    500: say("Galat internal", "Internal error"),
+    500: say("Kesalahan internal", "Internal error"),
     503: say("Layanan tidak tersedia", "Service unavailable"),
 }
 _ERROR = say("Galat", "Error")
 
-# What Starlette says when no route answers, in both languages.
+# What Starlette says when no route answers (its default details), in both languages.
 _ROUTING = {
-    404: say("tidak ada sumber daya di alamat ini", "nothing is served at this path"),
-    405: say("metode ini tidak didukung di alamat ini", "this method is not allowed here"),
+    (404, "Not Found"): say(
+        "tidak ada sumber daya di alamat ini", "nothing is served at this path"
+    ),
+    (405, "Method Not Allowed"): say(
+        "metode ini tidak didukung di alamat ini", "this method is not allowed here"
+    ),
 }
 
 
@@ -102,6 +106,7 @@ ROUTE_PROBLEMS: dict[int | str, dict[str, Any]] = {
 
 
 def field_problem(field: str, msg: Text, status: int = 422) -> Problem:
+    msg = in_both(msg)
     loc = ["body", *field.split(".")]
     detail = say(f"{field}: {msg.id}", f"{field}: {msg.en}")
     return Problem(status, detail, errors=[{"loc": loc, "msg": msg}])
@@ -130,7 +135,9 @@ def problem_response(
     }
     if errors is not None:
         body["errors"] = [{**e, "msg": in_both(e.get("msg", "")).pick(lang)} for e in errors]
-    answer_headers = {**(headers or {}), "Content-Language": lang, "Vary": "Accept-Language"}
+    answer_headers = {**(headers or {}), "Content-Language": lang}
+    vary = answer_headers.get("Vary")
+    answer_headers["Vary"] = f"{vary}, Accept-Language" if vary else "Accept-Language"
     return JSONResponse(body, status_code=status, headers=answer_headers, media_type=PROBLEM)
 
 
@@ -148,16 +155,16 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 def _unparsable(cause: BaseException) -> Text:
     """Why FastAPI could not read a body (it answers 400 for anything but a JSONDecodeError)."""
     if isinstance(cause, RecursionError):
-        return say("badan JSON bersarang terlalu dalam", "the JSON body nests too deeply")
+        return say("isi JSON bersarang terlalu dalam", "the JSON body nests too deeply")
     if isinstance(cause, UnicodeDecodeError):
-        return say("badan permintaan bukan UTF-8", "the body is not UTF-8")
+        return say("isi permintaan bukan UTF-8", "the body is not UTF-8")
     if isinstance(cause, ValueError) and "digits" in str(cause):
         return say(
-            "sebuah angka di badan JSON memiliki terlalu banyak digit",
+            "sebuah angka di isi JSON memiliki terlalu banyak digit",
             "a number in the JSON body has too many digits",
         )
     return say(
-        "badan permintaan tidak dapat dibaca sebagai JSON", "the body could not be read as JSON"
+        "isi permintaan tidak dapat dibaca sebagai JSON", "the body could not be read as JSON"
     )
 
 
@@ -177,9 +184,10 @@ def install_error_handlers(app: FastAPI) -> None:
         if broken:
             where = broken[0].get("loc", ("body", "?"))[-1]
             why = (broken[0].get("ctx") or {}).get("error", "invalid")
-            msg = say(f"{why} pada posisi {where}", f"{why} at position {where}")
+            # the parser's reason is English only; the Indonesian names the position
+            msg = say(f"JSON tidak sah pada posisi {where}", f"{why} at position {where}")
             detail = say(
-                f"badan permintaan bukan JSON yang sah: {msg.id}",
+                f"isi permintaan bukan JSON yang sah (posisi {where})",
                 f"the body is not valid JSON: {msg.en}",
             )
             return problem_response(422, detail, lang=lang, errors=[{"loc": ["body"], "msg": msg}])
@@ -194,7 +202,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        detail: Text = _ROUTING.get(exc.status_code) or in_both(str(exc.detail))
+        detail = _ROUTING.get((exc.status_code, str(exc.detail))) or in_both(str(exc.detail))
         if exc.status_code == 400 and exc.__cause__ is not None:
             detail = _unparsable(exc.__cause__)
         return problem_response(
@@ -220,5 +228,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        detail = say("galat internal; sudah dicatat di log", "internal error; it has been logged")
+        detail = say(
+            "kesalahan internal; sudah dicatat di log", "internal error; it has been logged"
+        )
         return problem_response(500, detail, lang=lang_of(request))

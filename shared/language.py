@@ -33,6 +33,15 @@ def say(indonesian: str, english: str) -> Text:
     return Text(indonesian, english)
 
 
+class Invalid(ValueError):
+    """A validator's refusal in both languages. Pydantic reports it as a ``value_error``
+    whose message is the English; the API and the importers read the Indonesian from it."""
+
+    def __init__(self, text: Text) -> None:
+        super().__init__(text.en)
+        self.text = text
+
+
 def in_both(text: str | Text) -> Text:
     """``text`` as a Text; a plain string (a value, a name) reads the same in both."""
     return text if isinstance(text, Text) else Text(text, text)
@@ -44,6 +53,19 @@ def negotiate(accept_language: str | None) -> str:
         return DEFAULT_LANG
     accepted = parse_accept_header(accept_language, LanguageAccept)
     return accepted.best_match(LANGS, default=DEFAULT_LANG) or DEFAULT_LANG
+
+
+def configured_lang() -> str:
+    """LUMBUNG_LANG: the language of the command line (its help, usage errors, and the API's
+    refusals it reports)."""
+    from pydantic import ValidationError
+
+    from shared.settings import Settings
+
+    try:
+        return Settings().lang
+    except ValidationError:  # the command itself reports bad settings; its help still works
+        return DEFAULT_LANG
 
 
 def lang_of_scope(scope: Mapping[str, Any]) -> str:

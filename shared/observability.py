@@ -131,7 +131,7 @@ class MetricsMiddleware:
 
     def _too_large(self, scope: Scope) -> ASGIApp:
         detail = say(
-            f"badan permintaan lebih besar dari {self.max_body} bita",
+            f"isi permintaan lebih besar dari {self.max_body} byte",
             f"request body is larger than {self.max_body} bytes",
         )
         return problem_response(413, detail, lang=lang_of_scope(scope))

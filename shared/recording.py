@@ -19,7 +19,7 @@ from shared.commands import Ids, WriteGate, Written, build_event, insert_once, n
 from shared.errors import Problem, invalid_fields, problem_doc
 from shared.events.catalogue import Payload
 from shared.integrations.messages import api_reason
-from shared.language import say
+from shared.language import Text, say
 from shared.pagination import PageParams, checked_cursor, page_of
 from shared.ports.store import Doc, Store
 
@@ -64,18 +64,6 @@ def public_view(doc: Doc) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if not k.startswith("_")}
 
 
-# what ``load_in_scope`` names in its 404, in Bahasa Indonesia
-_NOUNS = {
-    "record": "catatan",
-    "business": "usaha",
-    "enrolment": "pendaftaran",
-    "plot": "lahan",
-    "group": "kelompok tani",
-    "herd": "kelompok ternak",
-    "fact": "fakta",
-}
-
-
 def load_in_scope(
     store: Store,
     collection: str,
@@ -83,13 +71,14 @@ def load_in_scope(
     principal: Principal,
     *,
     sector: Sector | None = None,
-    what: str = "record",
+    what: Text = say("catatan", "record"),
 ) -> Doc:
     """The document, after checking that the token covers its village (403) — or 404."""
     doc = store.get(collection, doc_id)
     if doc is None:
-        noun = _NOUNS.get(what, what)
-        raise Problem(404, say(f"{noun} {doc_id} tidak ditemukan", f"{what} {doc_id} not found"))
+        raise Problem(
+            404, say(f"{what.id} {doc_id} tidak ditemukan", f"{what.en} {doc_id} not found")
+        )
     require_village(principal, doc["village_code"], sector)
     return doc
 

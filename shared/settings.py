@@ -7,7 +7,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET = "lumbung-embedded-dev-secret-change-me-please"
@@ -89,6 +89,11 @@ class Settings(BaseSettings):
         if self.view_workers is not None:
             return self.view_workers
         return 1 if self.mode is Mode.EMBEDDED else dedicated_view_workers()
+
+    @field_validator("lang", mode="before")
+    @classmethod
+    def _lang_in_any_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:

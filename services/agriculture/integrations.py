@@ -160,7 +160,7 @@ def _may_not_manage(principal: Principal) -> Problem:
     return Problem(
         403,
         say(
-            f"peran {principal.role} tidak boleh mengelola webhook",
+            f"peran {principal.role} tidak berwenang mengelola webhook",
             f"role {principal.role} may not manage webhooks",
         ),
     )

@@ -18,6 +18,7 @@ from pydantic import (
 
 from shared.events import vocab
 from shared.events.catalogue import Hectares, Id, Kg, Rupiah, Season, Text, VillageCode
+from shared.language import Invalid, say
 from shared.money import rupiah_amount
 
 HH = "hh-3f9c2a71b0d4e5a6c7d8"
@@ -115,7 +116,12 @@ class SaleCreate(HouseholdFactCreate):
             try:
                 _RUPIAH.validate_python(produce_amount(kg, value))
             except ValidationError:
-                raise ValueError("kg * price_per_kg is larger than any real sale") from None
+                raise Invalid(
+                    say(
+                        "kg * price_per_kg melebihi penjualan nyata mana pun",
+                        "kg * price_per_kg is larger than any real sale",
+                    )
+                ) from None
         return value
 
 

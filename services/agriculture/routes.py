@@ -143,7 +143,12 @@ def _record_fact(
 
 def _plot_for_write(gate: WriteGate, store: Store, plot_id: str) -> Doc:
     return load_in_scope(
-        store, PLOTS, plot_id, gate.principal, sector=Sector.AGRICULTURE, what="plot"
+        store,
+        PLOTS,
+        plot_id,
+        gate.principal,
+        sector=Sector.AGRICULTURE,
+        what=say("petak lahan", "plot"),
     )
 
 
@@ -331,7 +336,14 @@ def join_farmer_group(
     group_id: str, body: GroupMemberCreate, request: Request, gate: WriteGateDep
 ) -> Any:
     store = store_of(request)
-    load_in_scope(store, GROUPS, group_id, gate.principal, sector=Sector.AGRICULTURE, what="group")
+    load_in_scope(
+        store,
+        GROUPS,
+        group_id,
+        gate.principal,
+        sector=Sector.AGRICULTURE,
+        what=say("kelompok tani", "group"),
+    )
     require_village(gate.principal, body.village_code, Sector.AGRICULTURE)
     existing = store.get(MEMBERS, membership_id(group_id, body.household_id))
     if existing is not None:  # the gate still replays a retried first answer (its 201)
@@ -375,7 +387,7 @@ def list_plots(
 )
 def get_plot(plot_id: str, principal: PrincipalDep, request: Request) -> Any:
     store = store_of(request)
-    plot = load_in_scope(store, PLOTS, plot_id, principal, what="plot")
+    plot = load_in_scope(store, PLOTS, plot_id, principal, what=say("petak lahan", "plot"))
     records = [public_view(d) for d in _all_of_plot(store, plot_id)]
     return {
         **public_view(plot),
@@ -405,7 +417,9 @@ def list_records(
 
 @router.get("/records/{fact_id}", response_model=RecordPublic, summary="One recorded farm fact")
 def get_record(fact_id: str, principal: PrincipalDep, request: Request) -> Any:
-    doc = load_in_scope(store_of(request), RECORDS, fact_id, principal, what="record")
+    doc = load_in_scope(
+        store_of(request), RECORDS, fact_id, principal, what=say("catatan", "record")
+    )
     return public_view(doc)
 
 
@@ -425,7 +439,7 @@ def list_farmer_groups(
 )
 def get_farmer_group(group_id: str, principal: PrincipalDep, request: Request) -> Any:
     store = store_of(request)
-    group = load_in_scope(store, GROUPS, group_id, principal, what="group")
+    group = load_in_scope(store, GROUPS, group_id, principal, what=say("kelompok tani", "group"))
     # A group has a few dozen members: reading them all keeps the detail view whole.
     members = scan(store, MEMBERS, {"group_id": group_id})
     return {**public_view(group), "members": [public_view(m) for m in members]}

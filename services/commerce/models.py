@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from shared.events import vocab
 from shared.events.catalogue import Id, Rupiah, Text, VillageCode
+from shared.language import Invalid, say
 from shared.money import rupiah_amount
 
 MAX_RUPIAH = 10**13
@@ -93,7 +94,12 @@ class SaleCreate(BaseModel):
     def _amount_fits(cls, value: int, info: ValidationInfo) -> int:
         quantity = info.data.get("quantity")
         if quantity is not None and rupiah_amount(quantity, value) > MAX_RUPIAH:
-            raise ValueError(f"quantity * unit_price exceeds {MAX_RUPIAH} rupiah")
+            raise Invalid(
+                say(
+                    f"quantity * unit_price melebihi {MAX_RUPIAH} rupiah",
+                    f"quantity * unit_price exceeds {MAX_RUPIAH} rupiah",
+                )
+            )
         return value
 
 

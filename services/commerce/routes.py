@@ -66,7 +66,9 @@ VillageQuery = Annotated[str | None, Query(pattern=r"^[0-9]{10}$")]
 
 def _business(store: Store, business_id: str, principal: Principal, *, writing: bool) -> Doc:
     sector = Sector.COMMERCE if writing else None
-    return load_in_scope(store, BUSINESSES, business_id, principal, sector=sector, what="business")
+    return load_in_scope(
+        store, BUSINESSES, business_id, principal, sector=sector, what=say("usaha", "business")
+    )
 
 
 def _owner(business: Doc) -> dict[str, str]:

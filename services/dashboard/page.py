@@ -116,7 +116,7 @@ def page_for(request: Request, principal: Principal | None = None) -> Page:
         raise Problem(
             422,
             say(
-                "as_of: bukan bulan sampai dengan bulan berjalan",
+                "as_of: harus sebuah bulan, paling lambat bulan berjalan",
                 "as_of: not a month up to the current one",
             ),
         )

@@ -153,7 +153,13 @@ async def login_submit(request: Request) -> Response:
     """The login form's answer: a valid token becomes the session cookie."""
     origin = request.headers.get("origin")
     if origin and origin != "null" and urlsplit(origin).netloc != request.url.netloc:
-        return secure(Response("cross-site login refused", status_code=403))
+        return secure(
+            Response(
+                "Masuk dari situs lain ditolak. (Cross-site login refused.)",
+                status_code=403,
+                media_type="text/plain",
+            )
+        )
     body = await request.body()
     form = parse_qs(body[:MAX_LOGIN_BODY].decode("utf-8", errors="replace"))
     token = (form.get("token") or [""])[0]
@@ -185,7 +191,9 @@ def logout(request: Request) -> Response:
 def asset(name: str) -> Response:
     """The stylesheet and icon, served from this package (no CDN)."""
     if name not in ASSETS:
-        return secure(Response("not found", status_code=404, media_type="text/plain"))
+        return secure(
+            Response("Tidak ditemukan. (Not found.)", status_code=404, media_type="text/plain")
+        )
     body = (STATIC / name).read_bytes()
     return secure(Response(body, media_type=ASSETS[name]), cache=STATIC_CACHE)
 

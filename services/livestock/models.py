@@ -17,6 +17,7 @@ from pydantic import (
 
 from shared.events import vocab
 from shared.events.catalogue import Count, Id, PositiveCount, Rupiah, Text, VillageCode
+from shared.language import Invalid, say
 
 RecordKind = Literal["birth", "death", "vaccination", "disease_report", "sale", "compost"]
 # Composting nothing is not a fact worth recording, so the weight must be positive.
@@ -98,7 +99,12 @@ class SaleCreate(FactCreate):
             try:
                 _RUPIAH.validate_python(count * value)
             except ValidationError:
-                raise ValueError("count * price_per_head is larger than any real sale") from None
+                raise Invalid(
+                    say(
+                        "count * price_per_head melebihi penjualan nyata mana pun",
+                        "count * price_per_head is larger than any real sale",
+                    )
+                ) from None
         return value
 
 

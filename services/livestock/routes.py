@@ -40,6 +40,7 @@ from shared.errors import ROUTE_PROBLEMS
 from shared.events import catalogue as ev
 from shared.events import vocab
 from shared.events.envelope import VILLAGE_CODE_PATTERN
+from shared.language import say
 from shared.pagination import PageDep, PageOut
 from shared.ports.store import CollectionSpec, Store, scan
 from shared.recording import (
@@ -122,7 +123,7 @@ def _tally(store: Store, herd_id: str) -> dict[str, int]:
 )
 def get_herd(herd_id: str, principal: PrincipalDep, request: Request) -> Any:
     store = store_of(request)
-    herd = load_in_scope(store, HERDS, herd_id, principal, what="herd")
+    herd = load_in_scope(store, HERDS, herd_id, principal, what=say("kelompok ternak", "herd"))
     totals = _tally(store, herd_id)
     born, died, sold = totals["birth"], totals["death"], totals["sale"]
     return {
@@ -147,7 +148,7 @@ def list_herd_records(
     kind: RecordKind | None = None,
 ) -> Any:
     store = store_of(request)
-    load_in_scope(store, HERDS, herd_id, principal, what="herd")
+    load_in_scope(store, HERDS, herd_id, principal, what=say("kelompok ternak", "herd"))
     where = _filters(herd_id=herd_id, kind=kind)
     return list_in_scope(store, RECORDS, principal, page, where=where)
 
@@ -168,7 +169,12 @@ def _record_fact(
     """
     store = store_of(request)
     herd = load_in_scope(
-        store, HERDS, herd_id, gate.principal, sector=Sector.LIVESTOCK, what="herd"
+        store,
+        HERDS,
+        herd_id,
+        gate.principal,
+        sector=Sector.LIVESTOCK,
+        what=say("kelompok ternak", "herd"),
     )
     ref = {k: herd[k] for k in ("herd_id", "household_id", "species")}
     return record(
@@ -266,4 +272,6 @@ def list_records(
     summary="One livestock fact",
 )
 def get_record(fact_id: str, principal: PrincipalDep, request: Request) -> Any:
-    return public_view(load_in_scope(store_of(request), RECORDS, fact_id, principal, what="fact"))
+    return public_view(
+        load_in_scope(store_of(request), RECORDS, fact_id, principal, what=say("fakta", "fact"))
+    )

@@ -78,7 +78,7 @@ class IdmCreate(BaseModel):
         mean = (self.iks + self.ike + self.ikl) / 3
         if abs(mean - self.score) > SCORE_TOLERANCE:
             return say(
-                f"harus rata-rata iks, ike dan ikl ({mean:.4f})",
+                f"harus sama dengan rata-rata iks, ike, dan ikl ({mean:.4f})",
                 f"must be the mean of iks, ike and ikl ({mean:.4f})",
             )
         return None

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from shared.events.catalogue import DistrictCode, Id, PositiveCount, Text, VillageCode
+from shared.language import Invalid, say
 
 
 class VillageCreate(BaseModel):
@@ -35,7 +36,12 @@ class VillageCreate(BaseModel):
     def _district_matches_village(cls, value: str, info: ValidationInfo) -> str:
         village = info.data.get("village_code")
         if village is not None and not village.startswith(value):
-            raise ValueError("must be the first 4 digits of village_code")
+            raise Invalid(
+                say(
+                    "harus sama dengan 4 angka pertama village_code",
+                    "must be the first 4 digits of village_code",
+                )
+            )
         return value
 
 

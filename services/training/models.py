@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from shared.events import vocab
 from shared.events.catalogue import Id, Text, VillageCode
+from shared.language import Invalid, say
 
 FactKind = Literal["attendance", "assessment", "confidence", "mentoring_visit"]
 PersonName = Annotated[str, Field(min_length=1, max_length=120)]
@@ -47,9 +48,14 @@ class ProgramCreate(BaseModel):
     def _one_district_no_repeats(cls, codes: list[str]) -> list[str]:
         # Reads find a programme by its district; one district per programme keeps them exact.
         if len(set(codes)) != len(codes):
-            raise ValueError("a village is listed twice")
+            raise Invalid(say("ada desa yang tercantum dua kali", "a village is listed twice"))
         if len({code[:4] for code in codes}) > 1:
-            raise ValueError("all villages of a programme must be in one district")
+            raise Invalid(
+                say(
+                    "semua desa sebuah program harus dalam satu kabupaten",
+                    "all villages of a programme must be in one district",
+                )
+            )
         return codes
 
     @field_validator("end_on")
@@ -57,7 +63,7 @@ class ProgramCreate(BaseModel):
     def _ends_after_start(cls, end_on: date, info: ValidationInfo) -> date:
         start_on = info.data.get("start_on")
         if start_on is not None and end_on < start_on:
-            raise ValueError("must not be before start_on")
+            raise Invalid(say("tidak boleh sebelum start_on", "must not be before start_on"))
         return end_on
 
 
@@ -139,7 +145,9 @@ class AssessmentCreate(FactCreate):
     def _not_above_max(cls, score: float, info: ValidationInfo) -> float:
         max_score = info.data.get("max_score")
         if max_score is not None and score > max_score:
-            raise ValueError("must not be greater than max_score")
+            raise Invalid(
+                say("tidak boleh lebih besar dari max_score", "must not be greater than max_score")
+            )
         return score
 
 

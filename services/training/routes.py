@@ -249,7 +249,7 @@ def _enrolment_in_scope(
 ) -> Doc:
     _program_in_scope(store, principal, program_id)
     eid = _enrolment_id(program_id, household_id)
-    return load_in_scope(store, ENROLMENTS, eid, principal, what="enrolment")
+    return load_in_scope(store, ENROLMENTS, eid, principal, what=say("kepesertaan", "enrolment"))
 
 
 @router.get(

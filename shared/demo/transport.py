@@ -16,6 +16,7 @@ from typing import Any, NamedTuple, Protocol
 from urllib.parse import urlsplit
 
 from shared.integrations.messages import sentence
+from shared.language import configured_lang
 
 RETRIES = 5
 
@@ -44,8 +45,12 @@ class Client(Protocol):
     ) -> Reply: ...
 
 
-def _headers(token: str, key: str | None, has_body: bool) -> dict[str, str]:
-    headers = {"authorization": f"Bearer {token}", "accept": "application/json"}
+def _headers(token: str, key: str | None, has_body: bool, lang: str) -> dict[str, str]:
+    headers = {
+        "authorization": f"Bearer {token}",
+        "accept": "application/json",
+        "accept-language": lang,  # refusals the command reports, in its own language
+    }
     if has_body:
         headers["content-type"] = "application/json"
     if key is not None:
@@ -83,6 +88,7 @@ class AsgiClient:
     def __init__(self, app: Any, token: str) -> None:
         self.app = app
         self.token = token
+        self.lang = configured_lang()
 
     async def request(
         self,
@@ -99,7 +105,7 @@ class AsgiClient:
         self, method: str, path: str, body: Any, key: str | None, token: str | None
     ) -> Reply:
         raw = b"" if body is None else json.dumps(body).encode()
-        headers = _headers(token or self.token, key, body is not None)
+        headers = _headers(token or self.token, key, body is not None, self.lang)
         headers["content-length"] = str(len(raw))
         target, _, query = path.partition("?")
         scope = {
@@ -171,6 +177,7 @@ class HttpClient:
         self.scheme, self.host, self.port, self.prefix = http_address(base_url)
         self.token = token
         self.timeout_s = timeout_s
+        self.lang = configured_lang()
         self._idle: queue.SimpleQueue[http.client.HTTPConnection] = queue.SimpleQueue()
 
     def _connection(self) -> http.client.HTTPConnection:
@@ -186,7 +193,7 @@ class HttpClient:
 
     def _send(self, method: str, path: str, body: Any, key: str | None, token: str | None) -> Reply:
         raw = None if body is None else json.dumps(body).encode()
-        headers = _headers(token or self.token, key, body is not None)
+        headers = _headers(token or self.token, key, body is not None, self.lang)
         for attempt in (1, 2):
             conn = self._connection()
             try:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from shared.language import Text
+from shared.language import Invalid, Text
 
 # pydantic error type -> (Bahasa Indonesia, English); {name} is filled from the error's ctx
 _DATE = ("bukan tanggal yang sah, contoh 2025-01-31", "not a valid date, e.g. 2025-01-31")
@@ -57,6 +57,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "enum": _ONE_OF,
     "literal_error": _ONE_OF,
     "extra_forbidden": ("kolom tidak dikenal", "unknown field"),
+    "url_parsing": ("bukan URL yang sah", "not a valid URL"),
+    "url_type": ("bukan URL yang sah", "not a valid URL"),
+    "url_scheme": (
+        "skema URL harus {expected_schemes}",
+        "the URL scheme must be {expected_schemes}",
+    ),
+    "url_too_long": (
+        "URL paling panjang {max_length} karakter",
+        "a URL must have at most {max_length} characters",
+    ),
+    "bool_parsing": ("harus true atau false", "must be true or false"),
+    "bool_type": ("harus true atau false", "must be true or false"),
+    "list_type": ("harus berupa daftar", "must be a list"),
+    "dict_type": ("harus berupa objek", "must be an object"),
+    "model_type": ("harus berupa objek", "must be an object"),
+    "model_attributes_type": ("harus berupa objek", "must be an object"),
     "value_error": ("nilai tidak sah", "invalid value: {error}"),
 }
 _QUOTED = re.compile(r"'([^']*)'")
@@ -90,6 +106,9 @@ def _expected(ctx: Mapping[str, Any], accepted: Sequence[str]) -> str:
 
 def _filled(error: Mapping[str, Any], accepted: Sequence[str]) -> tuple[str, str] | None:
     """The table's two sentences for one pydantic error, filled from its ctx, or None."""
+    own = (error.get("ctx") or {}).get("error")
+    if isinstance(own, Invalid):  # a validator's refusal, written in both languages
+        return own.text
     texts = MESSAGES.get(str(error.get("type")))
     if texts is None:
         return None
@@ -97,7 +116,10 @@ def _filled(error: Mapping[str, Any], accepted: Sequence[str]) -> tuple[str, str
     if "expected" in ctx:
         ctx["expected"] = _expected(ctx, accepted)
     try:
-        return texts[0].format(**ctx), texts[1].format(**ctx)
+        english = texts[1].format(**ctx)
+        if "expected_schemes" in ctx:  # pydantic lists them in English: 'http' or 'https'
+            ctx["expected_schemes"] = ctx["expected_schemes"].replace(" or ", " atau ")
+        return texts[0].format(**ctx), english
     except (KeyError, IndexError):  # a ctx without the value the sentence names
         return None
 
@@ -115,6 +137,9 @@ def api_reason(error: Mapping[str, Any]) -> Text:
     """One pydantic error of a request, for the API: the table's Bahasa Indonesia, and
     pydantic's own English message (complete, as English clients have always read it)."""
     english = str(error.get("msg", ""))
+    own = (error.get("ctx") or {}).get("error")
+    if error.get("type") == "value_error" and not isinstance(own, Invalid):
+        return Text(f"nilai tidak sah: {own}", english)  # the reason, if only in English
     filled = _filled(error, ())
     return Text(filled[0] if filled is not None else english, english)
 

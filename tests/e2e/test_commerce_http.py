@@ -293,7 +293,7 @@ def test_viewer_and_extension_worker_read_but_may_not_write_commerce(api: Api, r
     for sub, body in (("sales", SALE), ("channels", {"channel": "shop"}), ("capital", capital)):
         r = post(client, headers, f"{biz}/{sub}", body)
         assert r.status_code == 403, r.text
-        assert "tidak boleh menulis data commerce" in r.json()["detail"]
+        assert "tidak berwenang mencatat data commerce" in r.json()["detail"]
     english = {**headers, "Accept-Language": "en-GB,en;q=0.9"}
     r = post(client, english, f"{biz}/sales", SALE)
     assert r.status_code == 403 and "may not write commerce" in r.json()["detail"]

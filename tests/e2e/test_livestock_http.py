@@ -230,7 +230,7 @@ def test_viewer_reads_herds_but_cannot_write(
     body = {"household_id": "hh-2", "village_code": VILLAGE, "species": "pig", "count": 2}
     refused = client.post("/livestock/herds", json=body, headers=viewer)
     assert refused.status_code == 403
-    assert "tidak boleh menulis" in refused.json()["detail"]
+    assert "tidak berwenang mencatat" in refused.json()["detail"]
     assert fact(client, viewer, herd_id, "births", {"count": 1}).status_code == 403
     assert store.outbox_backlog() == backlog
     assert store.count(HERDS) == 1

@@ -138,6 +138,8 @@ def test_bad_field_is_422_naming_it_and_records_nothing(
     in_english = english.json()
     assert field in in_english["detail"] and in_english["detail"] != problem["detail"]
     assert [e["loc"] for e in in_english["errors"]] == [e["loc"] for e in problem["errors"]]
+    messages = {e["msg"] for e in problem["errors"]}
+    assert messages.isdisjoint(e["msg"] for e in in_english["errors"]), messages
     assert store.outbox_backlog() == before
 
 

@@ -8,16 +8,21 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import pytest
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
 
 from shared.importer import header_errors
 from shared.integrations.mapping import parse_mapping
-from shared.integrations.messages import MESSAGES, missing, reason
+from shared.integrations.messages import MESSAGES, api_reason, missing, reason
+from shared.language import Invalid, say
 
 
 class Status(enum.Enum):
     OWNED = "owned"
     RENTED = "rented"
+
+
+class Inner(BaseModel):
+    n: int = 0
 
 
 class Everything(BaseModel):
@@ -42,6 +47,19 @@ class Everything(BaseModel):
     channel: Literal["market", "shop"] = "market"
     status: Status = Status.OWNED
     even: int = 0
+    both: int = 0
+    link: HttpUrl | None = None
+    flag: bool = False
+    items: list[int] = []
+    inner: Inner | None = None
+    mapping: dict[str, int] = {}
+
+    @field_validator("both")
+    @classmethod
+    def _both(cls, value: int) -> int:
+        if value < 0:
+            raise Invalid(say("tidak boleh negatif", "must not be negative"))
+        return value
 
     @field_validator("even")
     @classmethod
@@ -110,6 +128,23 @@ CASES = [
     ("enum", {"status": "milik"}, "harus salah satu dari: owned, rented (must be one of these)"),
     ("extra_forbidden", {"alamat": "Jl. Fiktif"}, "kolom tidak dikenal (unknown field)"),
     ("value_error", {"even": 3}, "nilai tidak sah (invalid value: must be even)"),
+    ("url_parsing", {"link": "nope"}, "bukan URL yang sah (not a valid URL)"),
+    ("url_type", {"link": 5}, "bukan URL yang sah (not a valid URL)"),
+    (
+        "url_scheme",
+        {"link": "ftp://example.org"},
+        "skema URL harus 'http' atau 'https' (the URL scheme must be 'http' or 'https')",
+    ),
+    (
+        "url_too_long",
+        {"link": "http://example.org/" + "a" * 3000},
+        "URL paling panjang 2083 karakter (a URL must have at most 2083 characters)",
+    ),
+    ("bool_parsing", {"flag": "maybe"}, "harus true atau false (must be true or false)"),
+    ("bool_type", {"flag": [1]}, "harus true atau false (must be true or false)"),
+    ("list_type", {"items": 5}, "harus berupa daftar (must be a list)"),
+    ("dict_type", {"mapping": 5}, "harus berupa objek (must be an object)"),
+    ("model_type", {"inner": 5}, "harus berupa objek (must be an object)"),
 ]
 
 
@@ -142,7 +177,17 @@ def test_an_unknown_type_keeps_pydantics_english_message() -> None:
     error = _error(day=[2025])  # a list is no date: date_type, which the table maps
 
     assert error["type"] == "date_type"
-    assert reason({**error, "type": "url_parsing"}) == error["msg"]
+    assert reason({**error, "type": "uuid_parsing"}) == error["msg"]
+
+
+def test_a_validator_s_refusal_in_both_languages_reads_as_written() -> None:
+    error = _error(both=-1)
+
+    assert error["type"] == "value_error"
+    assert reason(error) == "tidak boleh negatif (must not be negative)"
+    assert api_reason(error) == ("tidak boleh negatif", "Value error, must not be negative")
+    plain = _error(even=3)
+    assert api_reason(plain) == ("nilai tidak sah: must be even", "Value error, must be even")
 
 
 def test_a_ctx_without_the_value_the_sentence_names_keeps_the_message() -> None:
