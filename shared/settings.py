@@ -59,9 +59,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(256 * 1024, ge=1024)
     write_rate: str = Field("6000/minute", pattern=r"^[0-9]+ ?(/|per) ?[0-9]* ?[a-z]+$")
     demo: str = "on"
-    # The language of the command line's own texts (help, usage and its errors): Bahasa
-    # Indonesia, or English. The API follows each request's Accept-Language, the dashboard
-    # its own switch.
+    # The language of the command line: its help, usage errors and the API refusals its
+    # imports report (Bahasa Indonesia, or English). The API follows each request's
+    # Accept-Language, the dashboard its own switch.
     lang: Literal["id", "en"] = "id"
     rules_file: Path | None = None
     view_months: int = Field(24, ge=12, le=120)

@@ -138,7 +138,7 @@ def api_reason(error: Mapping[str, Any]) -> Text:
     pydantic's own English message (complete, as English clients have always read it)."""
     english = str(error.get("msg", ""))
     own = (error.get("ctx") or {}).get("error")
-    if error.get("type") == "value_error" and not isinstance(own, Invalid):
+    if error.get("type") == "value_error" and own is not None and not isinstance(own, Invalid):
         return Text(f"nilai tidak sah: {own}", english)  # the reason, if only in English
     filled = _filled(error, ())
     return Text(filled[0] if filled is not None else english, english)
