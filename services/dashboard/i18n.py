@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-LANGS = ("id", "en")
-DEFAULT_LANG = "id"
+from shared.language import DEFAULT_LANG, LANGS
+
 DASH = "–"
 
 # key: (Bahasa Indonesia, English)
