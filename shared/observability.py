@@ -45,6 +45,12 @@ EVENTS_CONSUMED = Counter(
 EVENTS_DUPLICATE = Counter(
     "lumbung_events_duplicate_total", "Redelivered events the aggregator skipped", ["type"]
 )
+FACTS_SET_ASIDE = Counter(
+    "lumbung_facts_set_aside_total",
+    "Facts the aggregator set aside: they name another village than their household's, "
+    "by the household's district",
+    ["district"],
+)
 DEAD_LETTERS = Counter(
     "lumbung_deadletters_total", "Messages sent to the dead-letter topic", ["topic"]
 )

@@ -18,6 +18,7 @@ from shared.auth import Principal, Sector, require_village
 from shared.commands import Ids, WriteGate, Written, build_event, insert_once, not_future, today_or
 from shared.errors import Problem, invalid_fields, problem_doc
 from shared.events.catalogue import Payload
+from shared.households import Households
 from shared.integrations.messages import api_reason
 from shared.language import Text, say
 from shared.pagination import PageParams, checked_cursor, page_of
@@ -176,11 +177,15 @@ def record_new(
     id_field: str,
     id_prefix: str,
     subject: str | None,
+    households: Households | None = None,
 ) -> JSONResponse:
     """A new record of the body's village (the token must cover it for ``sector``): its id is
-    the body's ``id_field`` or a new one, its event ``model`` from the body's fields."""
-    placed = body.model_dump(include={"village_code", "occurred_on", id_field})
+    the body's ``id_field`` or a new one, its event ``model`` from the body's fields. With
+    ``households``, the body's ``household_id`` must not be known in another village."""
+    placed = body.model_dump(include={"village_code", "occurred_on", "household_id", id_field})
     require_village(gate.principal, placed["village_code"], sector)
+    if households is not None:
+        households.check(gate, placed["household_id"], placed["village_code"])
     return record(
         gate,
         store,

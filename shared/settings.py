@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     kafka_partitions: int = Field(6, ge=1)
     kafka_client_id: str = "lumbung"
     consumer_group: str = "lumbung-aggregator"
+    # each domain service keeps its copy of household -> village with the consumer group
+    # "<households_group>-<service>" (shared/households.py)
+    households_group: str = "lumbung-households"
     mongo_url: str = "mongodb://127.0.0.1:27017/"
     mongo_db: str = "lumbung"
 

@@ -134,3 +134,19 @@ class Impact(BaseModel):
     after_comparison: int | None
     did: int | None
     months_after: int
+
+
+class SetAsideFacts(BaseModel):
+    """Facts about one household that another village's writer recorded: they count nowhere."""
+
+    village_code: str = Field(description="the village the facts' writer named")
+    facts: int
+    event_ids: list[str]
+    months: list[str] = Field(description="the months (YYYY-MM) the facts are dated in")
+    reason: str
+
+
+class SetAsideHousehold(BaseModel):
+    household_id: str
+    village_code: str = Field(description="the village the household is registered in")
+    set_aside: list[SetAsideFacts]

@@ -42,6 +42,7 @@ from services.aggregator.domain.ledger import (
     apply_village,
     household_id_of,
     new_ledger,
+    set_aside,
     time_key,
 )
 from services.aggregator.domain.months import month_of
@@ -59,7 +60,7 @@ from services.aggregator.readmodel import (
 from services.aggregator.views import Change, ViewBuilder
 from shared.events import catalogue as ev
 from shared.events.envelope import CloudEvent
-from shared.observability import EVENTS_CONSUMED, EVENTS_DUPLICATE
+from shared.observability import EVENTS_CONSUMED, EVENTS_DUPLICATE, FACTS_SET_ASIDE
 from shared.ports.store import BulkUpsert, Doc, Store
 
 Event = tuple[CloudEvent, ev.Payload]
@@ -234,6 +235,7 @@ class Projector:
                 ledger.pop("_id", None)
                 ledger.pop("_cmds", None)
             before = ledger.get("village_code")
+            aside_before = set_aside(ledger)
             old_parts = (
                 self.views.parts(ledger, changes.programs, changes.months)
                 if changes is not None and household in stored
@@ -268,6 +270,9 @@ class Projector:
             if before and before != ledger.get("village_code"):
                 touch(before, _ALL_MONTHS)
             if changed:
+                newly_aside = set_aside(ledger) - aside_before
+                if newly_aside > 0:
+                    FACTS_SET_ASIDE.labels(ledger["village_code"][:4]).inc(newly_aside)
                 upserts.append(BulkUpsert(LEDGERS, {"_id": household, **ledger}))
                 if changes is not None:
                     new_parts = self.views.parts(ledger, changes.programs, changes.months)

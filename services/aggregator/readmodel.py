@@ -1,6 +1,8 @@
 """The resilience read model's collections and the reads every view shares.
 
-- ``agg_ledgers``: one ledger per household (its monthly facts and applied event ids);
+- ``agg_ledgers``: one ledger per household (its monthly facts and applied event ids; the
+  facts that name another village than the household's are kept aside in it, and
+  ``aside_district`` finds the households that have any, for their district's admin);
 - ``agg_programs``, ``agg_villages``: reference documents from program_created and
   village_registered;
 - ``agg_enrolments``: (programme, household) pairs, so a programme finds its participants;
@@ -34,7 +36,7 @@ DIRTY = "agg_dirty"
 DISTRICT_DIRTY = "agg_district_dirty"
 IDM = "agg_idm"
 COLLECTIONS = (
-    CollectionSpec(LEDGERS, indexes=("village_code",)),
+    CollectionSpec(LEDGERS, indexes=("village_code", "aside_district")),
     CollectionSpec(PROGRAMS),
     CollectionSpec(VILLAGES, indexes=("district_code",)),
     CollectionSpec(ENROLMENTS, indexes=("program_id",)),

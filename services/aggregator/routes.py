@@ -22,6 +22,7 @@ from services.aggregator.models import (
     HouseholdView,
     Impact,
     Participants,
+    SetAsideHousehold,
     Trend,
     VillageView,
 )
@@ -38,10 +39,11 @@ from services.aggregator.readmodel import (
     strip_id,
     village_ledgers,
 )
-from shared.auth import NO_PROGRAMME_VILLAGE, Principal, PrincipalDep, require_village
+from shared.auth import NO_PROGRAMME_VILLAGE, Principal, PrincipalDep, Role, require_village
 from shared.errors import Problem
 from shared.events.catalogue import DistrictCode, Id, VillageCode
 from shared.language import say
+from shared.pagination import PageDep, PageOut, checked_cursor, page_of
 from shared.ports.store import Doc
 
 router = APIRouter(prefix="/resilience", tags=["resilience"])
@@ -280,3 +282,48 @@ def impact(program_id: Id, request: Request, principal: PrincipalDep, as_of: AsO
     covered = [v for v in program.get("village_codes", []) if principal.covers_village(v)]
     ledgers = village_ledgers(request.app.state.runtime.store, covered)
     return program_impact(program, ledgers, _month(agg, as_of), agg.rules)
+
+
+SET_ASIDE_REASON = "other_village"
+
+
+def _set_aside_entry(doc: Doc) -> dict[str, Any]:
+    return {
+        "household_id": doc["household_id"],
+        "village_code": doc["village_code"],
+        "set_aside": [
+            {
+                "village_code": village,
+                "facts": len(fold["ids"]),
+                "event_ids": fold["ids"],
+                "months": sorted(fold["months"]),
+                "reason": SET_ASIDE_REASON,
+            }
+            for village, fold in sorted(doc.get("aside", {}).items())
+        ],
+    }
+
+
+@router.get(
+    "/districts/{district_code}/set-aside",
+    response_model=PageOut[SetAsideHousehold],
+    responses=READ_ERRORS,
+    summary="The district's households with facts that another village's writer recorded "
+    "(they count nowhere); for the district's admin",
+)
+def set_aside_facts(
+    district_code: DistrictCode, request: Request, principal: PrincipalDep, page: PageDep
+) -> Any:
+    if principal.role is not Role.DISTRICT_ADMIN or not principal.covers_district(district_code):
+        raise Problem(
+            403,
+            say(
+                "hanya admin kabupaten ini yang melihat fakta yang disisihkan",
+                "only this district's admin sees the facts set aside",
+            ),
+        )
+    found = request.app.state.runtime.store.find(
+        LEDGERS, {"aside_district": district_code}, limit=page.limit, after=checked_cursor(page)
+    )
+    found.items = [_set_aside_entry(doc) for doc in found.items]
+    return page_of(found)

@@ -62,6 +62,7 @@ from shared.errors import ROUTE_PROBLEMS, field_problem
 from shared.events import catalogue as ev
 from shared.events.catalogue import Payload
 from shared.events.envelope import VILLAGE_CODE_PATTERN
+from shared.households import Households
 from shared.language import say
 from shared.pagination import PageDep, PageOut
 from shared.ports.store import CollectionSpec, Doc, Store, scan
@@ -81,7 +82,9 @@ PLOTS = "agriculture_plots"
 RECORDS = "agriculture_records"
 GROUPS = "agriculture_groups"
 MEMBERS = "agriculture_group_members"
+HOUSEHOLDS = Households("agriculture")
 COLLECTIONS = (
+    *HOUSEHOLDS.collections(),
     CollectionSpec(GROUPS, indexes=("village_code", "district_code"), outbox=True),
     CollectionSpec(
         MEMBERS, indexes=("village_code", "district_code", "group_id", "household_id"), outbox=True
@@ -106,6 +109,7 @@ KINDS: dict[type[Payload], Kind] = {
 HouseholdQuery = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 VillageQuery = Annotated[str | None, Query(pattern=VILLAGE_CODE_PATTERN)]
 router = APIRouter(prefix="/agriculture", tags=["agriculture"], responses=ROUTE_PROBLEMS)
+HOUSEHOLDS.add_routes(router)
 
 
 def _record_fact(
@@ -142,7 +146,7 @@ def _record_fact(
 
 
 def _plot_for_write(gate: WriteGate, store: Store, plot_id: str) -> Doc:
-    return load_in_scope(
+    plot = load_in_scope(
         store,
         PLOTS,
         plot_id,
@@ -150,6 +154,8 @@ def _plot_for_write(gate: WriteGate, store: Store, plot_id: str) -> Doc:
         sector=Sector.AGRICULTURE,
         what=say("petak lahan", "plot"),
     )
+    HOUSEHOLDS.check_parent(gate, plot)
+    return plot
 
 
 def _plot_fact(
@@ -179,6 +185,7 @@ def _household_fact(
 ) -> JSONResponse:
     """A fact the body places in its household's village (checked against the token)."""
     require_village(gate.principal, body.village_code, Sector.AGRICULTURE)
+    HOUSEHOLDS.check(gate, body.household_id, body.village_code)
     return _record_fact(
         gate,
         store_of(request),
@@ -210,6 +217,7 @@ def register_plot(body: PlotCreate, request: Request, gate: WriteGateDep) -> Any
         id_field="plot_id",
         id_prefix="plot",
         subject=body.household_id,
+        households=HOUSEHOLDS,
     )
 
 
@@ -336,7 +344,7 @@ def join_farmer_group(
     group_id: str, body: GroupMemberCreate, request: Request, gate: WriteGateDep
 ) -> Any:
     store = store_of(request)
-    load_in_scope(
+    group = load_in_scope(
         store,
         GROUPS,
         group_id,
@@ -345,6 +353,12 @@ def join_farmer_group(
         what=say("kelompok tani", "group"),
     )
     require_village(gate.principal, body.village_code, Sector.AGRICULTURE)
+    if body.village_code != group["village_code"]:
+        raise field_problem(
+            "village_code",
+            say("bukan desa kelompok tani ini", "is not the farmer group's village"),
+        )
+    HOUSEHOLDS.check(gate, body.household_id, body.village_code)
     existing = store.get(MEMBERS, membership_id(group_id, body.household_id))
     if existing is not None:  # the gate still replays a retried first answer (its 201)
         params = {"group_id": group_id}

@@ -10,15 +10,16 @@ from fastapi import APIRouter
 
 from services.agriculture import feed, webhooks
 from services.agriculture.integrations import router as integrations_router
-from services.agriculture.routes import COLLECTIONS
+from services.agriculture.routes import COLLECTIONS, HOUSEHOLDS
 from services.agriculture.routes import router as records_router
 from shared.runtime import Runtime, ServiceSpec, Worker
 
 
 def _workers(runtime: Runtime) -> Sequence[Worker]:
+    copy = HOUSEHOLDS.worker(runtime)
     if not runtime.settings.feed_builder:
-        return []
-    return [feed.feed_worker(runtime), webhooks.dispatcher_of(runtime)]
+        return [copy]
+    return [copy, feed.feed_worker(runtime), webhooks.dispatcher_of(runtime)]
 
 
 router = APIRouter()

@@ -29,6 +29,7 @@ from shared.commands import WriteGate, WriteGateDep
 from shared.errors import ROUTE_PROBLEMS, Problem, field_problem
 from shared.events import catalogue as ev
 from shared.events import vocab
+from shared.households import Households
 from shared.language import say
 from shared.money import rupiah_amount
 from shared.pagination import PageDep, PageOut, PageParams
@@ -49,8 +50,10 @@ PRODUCTS = "commerce_products"
 CHANNELS = "commerce_channels"
 SALES = "commerce_sales"
 CAPITAL = "commerce_capital"
+HOUSEHOLDS = Households("commerce")
 _SCOPE = ("village_code", "district_code")
 COLLECTIONS = (
+    *HOUSEHOLDS.collections(),
     CollectionSpec(BUSINESSES, indexes=(*_SCOPE, "household_id"), outbox=True),
     CollectionSpec(PRODUCTS, indexes=(*_SCOPE, "business_id"), outbox=True),
     CollectionSpec(CHANNELS, indexes=(*_SCOPE, "business_id"), outbox=True),
@@ -61,6 +64,7 @@ COLLECTIONS = (
 CHANNEL_COUNT = len(get_args(vocab.Channel))
 DETAIL_PRODUCTS = 100
 router = APIRouter(prefix="/commerce", tags=["commerce"], responses=ROUTE_PROBLEMS)
+HOUSEHOLDS.add_routes(router)
 VillageQuery = Annotated[str | None, Query(pattern=r"^[0-9]{10}$")]
 
 
@@ -69,6 +73,14 @@ def _business(store: Store, business_id: str, principal: Principal, *, writing: 
     return load_in_scope(
         store, BUSINESSES, business_id, principal, sector=sector, what=say("usaha", "business")
     )
+
+
+def _business_for_write(gate: WriteGate, store: Store, business_id: str) -> Doc:
+    """The business a fact is recorded for: in the token's scope, and of a household of its
+    own village."""
+    business = _business(store, business_id, gate.principal, writing=True)
+    HOUSEHOLDS.check_parent(gate, business)
+    return business
 
 
 def _owner(business: Doc) -> dict[str, str]:
@@ -123,6 +135,7 @@ def register_business(body: BusinessCreate, request: Request, gate: WriteGateDep
         id_field="business_id",
         id_prefix="biz",
         subject=body.household_id,
+        households=HOUSEHOLDS,
     )
 
 
@@ -133,7 +146,7 @@ def list_product(
     business_id: str, body: ProductCreate, request: Request, gate: WriteGateDep
 ) -> Any:
     store = store_of(request)
-    business = _business(store, business_id, gate.principal, writing=True)
+    business = _business_for_write(gate, store, business_id)
     return _record_for(
         gate,
         store,
@@ -157,7 +170,7 @@ def open_channel(
     business_id: str, body: ChannelCreate, request: Request, gate: WriteGateDep
 ) -> Any:
     store = store_of(request)
-    business = _business(store, business_id, gate.principal, writing=True)
+    business = _business_for_write(gate, store, business_id)
     # The id is the channel itself: opening it again is a 409, not a second adoption.
     return _record_for(
         gate,
@@ -190,7 +203,7 @@ def _check_product(store: Store, business_id: str, product_id: str | None) -> No
 )
 def record_sale(business_id: str, body: SaleCreate, request: Request, gate: WriteGateDep) -> Any:
     store = store_of(request)
-    business = _business(store, business_id, gate.principal, writing=True)
+    business = _business_for_write(gate, store, business_id)
     _check_product(store, business_id, body.product_id)
     return _record_for(
         gate,
@@ -215,7 +228,7 @@ def record_capital(
     business_id: str, body: CapitalCreate, request: Request, gate: WriteGateDep
 ) -> Any:
     store = store_of(request)
-    business = _business(store, business_id, gate.principal, writing=True)
+    business = _business_for_write(gate, store, business_id)
     return _record_for(
         gate,
         store,

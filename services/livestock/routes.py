@@ -40,6 +40,7 @@ from shared.errors import ROUTE_PROBLEMS
 from shared.events import catalogue as ev
 from shared.events import vocab
 from shared.events.envelope import VILLAGE_CODE_PATTERN
+from shared.households import Households
 from shared.language import say
 from shared.pagination import PageDep, PageOut
 from shared.ports.store import CollectionSpec, Store, scan
@@ -56,7 +57,9 @@ from shared.recording import (
 
 HERDS = "livestock_herds"
 RECORDS = "livestock_records"
+HOUSEHOLDS = Households("livestock")
 COLLECTIONS: tuple[CollectionSpec, ...] = (
+    *HOUSEHOLDS.collections(),
     CollectionSpec(
         HERDS, indexes=("village_code", "district_code", "household_id", "species"), outbox=True
     ),
@@ -67,6 +70,7 @@ COLLECTIONS: tuple[CollectionSpec, ...] = (
     ),
 )
 router = APIRouter(prefix="/livestock", tags=["livestock"], responses=ROUTE_PROBLEMS)
+HOUSEHOLDS.add_routes(router)
 
 VillageQuery = Annotated[str | None, Query(pattern=VILLAGE_CODE_PATTERN)]
 HouseholdQuery = Annotated[str | None, Query(max_length=64)]
@@ -90,6 +94,7 @@ def register_herd(body: HerdCreate, request: Request, gate: WriteGateDep) -> JSO
         id_field="herd_id",
         id_prefix="herd",
         subject=body.household_id,
+        households=HOUSEHOLDS,
     )
 
 
@@ -176,6 +181,7 @@ def _record_fact(
         sector=Sector.LIVESTOCK,
         what=say("kelompok ternak", "herd"),
     )
+    HOUSEHOLDS.check_parent(gate, herd)
     ref = {k: herd[k] for k in ("herd_id", "household_id", "species")}
     return record(
         gate,

@@ -39,6 +39,7 @@ from shared.commands import WriteGate, WriteGateDep, today_or
 from shared.errors import ROUTE_PROBLEMS, Problem, field_problem
 from shared.events import catalogue as ev
 from shared.events.envelope import VILLAGE_CODE_PATTERN
+from shared.households import Households
 from shared.language import say
 from shared.pagination import PageDep, PageOut, PageParams, checked_cursor
 from shared.pii import PiiVault
@@ -58,7 +59,9 @@ from shared.recording import (
 PROGRAMS = "training_programs"
 ENROLMENTS = "training_enrolments"
 FACTS = "training_facts"
+HOUSEHOLDS = Households("training")
 COLLECTIONS: tuple[CollectionSpec, ...] = (
+    *HOUSEHOLDS.collections(),
     CollectionSpec(PROGRAMS, indexes=("district_code",), outbox=True),
     CollectionSpec(
         ENROLMENTS,
@@ -70,6 +73,7 @@ COLLECTIONS: tuple[CollectionSpec, ...] = (
     ),
 )
 router = APIRouter(prefix="/training", tags=["training"], responses=ROUTE_PROBLEMS)
+HOUSEHOLDS.add_routes(router)
 
 # Leading underscore: public_view (and so every answer) leaves the ciphertext out.
 SEALED_NAME = "_participant_name_sealed"
@@ -195,6 +199,7 @@ def enrol(
             "village_code",
             say("bukan salah satu desa program ini", "is not one of the programme's villages"),
         )
+    HOUSEHOLDS.check(gate, body.household_id, body.village_code)
 
     def build(_enrolment_id: str, day: date) -> tuple[dict[str, Any], ev.Payload]:
         payload = payload_from(ev.ParticipantEnrolled, body, day, program_id=program_id)
@@ -343,6 +348,7 @@ def _record_fact(
     program = _program_in_scope(store, gate.principal, program_id)
     require_village(gate.principal, body.village_code, Sector.TRAINING)
     enrolment = _enrolment_for(store, program_id, body)
+    HOUSEHOLDS.check_parent(gate, enrolment)
     check(program)
     doc = {"fact": fact, "enrolment_id": enrolment["enrolment_id"]}
     build = build_from(model, body, doc=doc, program_id=program_id)

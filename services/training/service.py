@@ -1,8 +1,12 @@
 """The training service as a unit the app factory can mount."""
 
-from services.training.routes import COLLECTIONS, router
+from services.training.routes import COLLECTIONS, HOUSEHOLDS, router
 from shared.runtime import ServiceSpec
 
 SERVICE = ServiceSpec(
-    name="training", router=router, collections=COLLECTIONS, title="Lumbung Training"
+    name="training",
+    router=router,
+    collections=COLLECTIONS,
+    workers=lambda runtime: [HOUSEHOLDS.worker(runtime)],
+    title="Lumbung Training",
 )

@@ -57,7 +57,8 @@ def start_groups_at_log_end(kafka: str, groups: list[str]) -> None:
 def distributed_env(kafka: str, mongo: str, unique: str) -> dict[str, str]:
     """The environment of a distributed test's processes: its own database and consumer
     groups, which start at the end of the shared log (see start_groups_at_log_end)."""
-    start_groups_at_log_end(kafka, [f"agg-{unique}", f"feed-{unique}"])
+    directories = [f"hh-{unique}-{s}" for s in ("training", "commerce", "agriculture", "livestock")]
+    start_groups_at_log_end(kafka, [f"agg-{unique}", f"feed-{unique}", *directories])
     return {
         "LUMBUNG_MODE": "distributed",
         "LUMBUNG_KAFKA_BOOTSTRAP": kafka,
@@ -65,6 +66,7 @@ def distributed_env(kafka: str, mongo: str, unique: str) -> dict[str, str]:
         "LUMBUNG_MONGO_DB": f"it_{unique}",
         "LUMBUNG_CONSUMER_GROUP": f"agg-{unique}",
         "LUMBUNG_FEED_GROUP": f"feed-{unique}",
+        "LUMBUNG_HOUSEHOLDS_GROUP": f"hh-{unique}",
         "LUMBUNG_SECRET": SECRET,
         "LUMBUNG_PII_KEY": "integration-pii-key-" + "p" * 24,
         "LUMBUNG_SESSION_TIMEOUT_MS": "6000",

@@ -35,6 +35,19 @@ Layout (short keys: one ledger is read for every view)::
                                    pre/post: [[day, time, score, max_score], ...] sorted,
                                    conf: [[day, time, score], ...] sorted,
                                    men: [day, ...] sorted mentoring visits}}
+    rids             [event id, ...] sorted: the applied registry events (also in ``ids``)
+    aside            {village_code: fold} facts whose envelope names another village than
+                     the household's (see below); each fold has its own ``ids``
+    aside_district   the registered village's district while ``aside`` holds facts of a
+                     registered household (the set-aside list reads it), else absent
+
+A fact counts only for a household of its own village. The fields from ``first_data_on``
+to ``enrol`` (``FOLD_FIELDS``) fold only the facts whose envelope ``villagecode`` is the
+household's village (``village_code``: its registration's, else the fallback); the facts
+naming any other village fold, the same way, into ``aside[that village]`` and count
+nowhere. When the household's village changes (its registration arrives, or a later one
+names another village), the folds are swapped whole: each fold only ever holds the facts
+of one village, so the result is the same in any arrival order and nothing is lost.
 """
 
 from __future__ import annotations
@@ -52,6 +65,7 @@ Ledger = dict[str, Any]
 SHOCK_DEATH_CAUSES = frozenset({"disease", "disaster"})
 MANURE_PRACTICE = "manure_compost"
 _REGISTRY_FACTS = (ev.HouseholdRegistered, ev.HouseholdUpdated)
+FOLD_FIELDS = ("first_data_on", "months", "dd", "plots", "herds", "practices", "enrol")
 
 
 def new_ledger(household_id: str) -> Ledger:
@@ -63,6 +77,21 @@ def new_ledger(household_id: str) -> Ledger:
         "reg": None,
         "vlast": None,
         "upd": [],
+        "first_data_on": None,
+        "months": {},
+        "dd": [],
+        "plots": {},
+        "herds": {},
+        "practices": {},
+        "enrol": {},
+        "rids": [],
+        "aside": {},
+    }
+
+
+def _new_fold() -> Ledger:
+    return {
+        "ids": [],
         "first_data_on": None,
         "months": {},
         "dd": [],
@@ -85,13 +114,17 @@ def time_key(moment: datetime) -> str:
 
 
 def has_event(ledger: Ledger, event_id: str) -> bool:
-    ids = ledger["ids"]
-    i = bisect_left(ids, event_id)
-    return i < len(ids) and ids[i] == event_id
+    """Whether the event was applied, counted or set aside."""
+    folds = [ledger, *ledger.get("aside", {}).values()]
+    return any(_holds(fold["ids"], event_id) for fold in folds)
 
 
 def apply_event(ledger: Ledger, envelope: CloudEvent, payload: ev.Payload) -> bool:
-    """Fold one fact naming this household; False (and nothing changed) if already applied."""
+    """Fold one fact naming this household; False (and nothing changed) if already applied.
+
+    A fact whose envelope names another village than the household's folds into
+    ``aside`` (see the module docstring); ``set_aside`` tells how many a ledger holds.
+    """
     household_id = household_id_of(payload)
     if household_id is None:
         raise ValueError(f"{envelope.type} does not name a household")
@@ -100,19 +133,75 @@ def apply_event(ledger: Ledger, envelope: CloudEvent, payload: ev.Payload) -> bo
     handler = _HANDLERS.get(type(payload))
     if handler is None:
         raise ValueError(f"no ledger rule for {type(payload).__name__}")
-    ids = ledger["ids"]
-    i = bisect_left(ids, envelope.id)
-    if i < len(ids) and ids[i] == envelope.id:
+    aside: dict[str, Ledger] = ledger.setdefault("aside", {})
+    rids: list[str] = ledger.setdefault("rids", [])
+    village = envelope.villagecode
+    registry = isinstance(payload, _REGISTRY_FACTS)
+    # an event's id is kept in the fold it went to: registry events and the facts of the
+    # household's village at the top, the others in their village's aside fold (the same
+    # redelivered event names the same village, so it meets its own id there)
+    home_fold = registry or village == ledger["village_code"] or ledger["village_code"] is None
+    known = ledger["ids"] if home_fold else aside.get(village, {}).get("ids", ())
+    if _holds(known, envelope.id):
         return False
-    ids.insert(i, envelope.id)
     day = payload.occurred_on.isoformat()
-    handler(ledger, payload, day, envelope)
-    if not isinstance(payload, _REGISTRY_FACTS):
-        first = ledger["first_data_on"]
+    before = ledger["village_code"]
+    if registry:
+        insort(ledger["ids"], envelope.id)
+        insort(rids, envelope.id)
+        handler(ledger, payload, day, envelope)
+        _note_village(ledger, day, envelope)
+        if ledger["village_code"] != before:
+            _rehome(ledger, before, aside, rids)
+    else:
+        _note_village(ledger, day, envelope)
+        if ledger["village_code"] != before:
+            _rehome(ledger, before, aside, rids)
+        target = ledger if village == ledger["village_code"] else aside.get(village)
+        if target is None:
+            target = aside[village] = _new_fold()
+        insort(target["ids"], envelope.id)
+        handler(target, payload, day, envelope)
+        first = target["first_data_on"]
         if first is None or day < first:
-            ledger["first_data_on"] = day
-    _note_village(ledger, day, envelope)
+            target["first_data_on"] = day
+    _mark_aside(ledger, aside)
     return True
+
+
+def _holds(ids: Any, event_id: str) -> bool:
+    i = bisect_left(ids, event_id)
+    return i < len(ids) and ids[i] == event_id
+
+
+def _rehome(ledger: Ledger, before: str | None, aside: dict[str, Ledger], rids: list[str]) -> None:
+    """The household's village became ``ledger["village_code"]``: the top-level fold (the
+    facts of ``before``) goes aside, and the new village's fold comes to the top."""
+    if before is not None:
+        registry = set(rids)
+        old = {name: ledger[name] for name in FOLD_FIELDS}
+        old["ids"] = [i for i in ledger["ids"] if i not in registry]
+        if old["ids"]:
+            aside[before] = old
+    new = aside.pop(ledger["village_code"], None) or _new_fold()
+    for name in FOLD_FIELDS:
+        ledger[name] = new[name]
+    ledger["ids"] = sorted([*rids, *new["ids"]])
+
+
+def _mark_aside(ledger: Ledger, aside: dict[str, Ledger]) -> None:
+    if ledger["registered"] and aside:
+        ledger["aside_district"] = ledger["village_code"][:4]
+    else:
+        ledger.pop("aside_district", None)
+
+
+def set_aside(ledger: Ledger) -> int:
+    """How many facts of this registered household count nowhere (they name another
+    village than its own); 0 for a household not registered yet."""
+    if not ledger.get("registered"):
+        return 0
+    return sum(len(fold["ids"]) for fold in ledger.get("aside", {}).values())
 
 
 def _note_village(ledger: Ledger, day: str, envelope: CloudEvent) -> None:
