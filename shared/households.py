@@ -125,6 +125,18 @@ class Households:
         doc = store.get(self.collection, household_id)
         return None if doc is None else doc["village_code"]
 
+    def elsewhere(self, store: Store, events: Sequence[tuple[CloudEvent, Payload]]) -> set[str]:
+        """The ids of the events that name a household known to be registered in another
+        village than theirs (a consumer of facts leaves them out, as the aggregator does)."""
+        named = {getattr(p, "household_id", None) for _, p in events} - {None}
+        homes = store.get_many(self.collection, named) if named else {}
+        return {
+            envelope.id
+            for envelope, payload in events
+            if (home := homes.get(getattr(payload, "household_id", None) or "")) is not None
+            and home["village_code"] != envelope.villagecode
+        }
+
     def check(
         self, gate: WriteGate, household_id: str, village_code: str, *, field: str = "household_id"
     ) -> None:

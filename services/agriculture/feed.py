@@ -42,6 +42,7 @@ from shared.consumer import ConsumerWorker
 from shared.events.catalogue import Payload
 from shared.events.envelope import CloudEvent, topic_for
 from shared.events.vocab import agrovoc_for
+from shared.households import Households
 from shared.ports.store import CollectionSpec, Doc, Store
 from shared.runtime import Runtime
 
@@ -91,10 +92,16 @@ def entry_for(seq: int, envelope: CloudEvent, payload: Payload) -> Doc:
 
 
 class FeedBuilder:
-    """The batch handler of the feed's consumer: append each new fact once, in order."""
+    """The batch handler of the feed's consumer: append each new fact once, in order.
 
-    def __init__(self, store: Store) -> None:
+    With ``households`` (the service's copy of household -> village), a fact naming a
+    household known to be registered in another village than the fact's is left out: an
+    extension system of that village never sees another village's household (the write
+    refuses such facts; this catches those put on the topic some other way)."""
+
+    def __init__(self, store: Store, households: Households | None = None) -> None:
         self.store = store
+        self.households = households
         self._head: int | None = None
         self.appended = 0
 
@@ -129,6 +136,11 @@ class FeedBuilder:
         if not events:
             return
         known = self._known(list(dict.fromkeys(e.id for e, _ in events)))
+        if self.households is not None:
+            skipped = self.households.elsewhere(self.store, events) - known
+            if skipped:
+                log.warning("feed: %d facts name a household of another village", len(skipped))
+            known |= skipped
         for envelope, payload in events:
             if envelope.id in known:
                 continue
@@ -152,20 +164,20 @@ class FeedBuilder:
         """Nothing to do between polls."""
 
 
-def feed_builder_of(runtime: Runtime) -> FeedBuilder:
+def feed_builder_of(runtime: Runtime, households: Households) -> FeedBuilder:
     found = runtime.extras.get("feed_builder")
     if found is None:
-        found = runtime.extras["feed_builder"] = FeedBuilder(runtime.store)
+        found = runtime.extras["feed_builder"] = FeedBuilder(runtime.store, households)
     return found
 
 
-def feed_worker(runtime: Runtime) -> ConsumerWorker:
+def feed_worker(runtime: Runtime, households: Households) -> ConsumerWorker:
     settings = runtime.settings
     return ConsumerWorker(
         runtime.bus,
         settings.feed_group,
         FEED_TOPICS,
-        feed_builder_of(runtime),
+        feed_builder_of(runtime, households),
         batch=settings.consumer_batch,
         # The aggregator already dead-letters what no consumer can decode.
         publish_dead_letters=False,

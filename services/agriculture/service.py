@@ -19,7 +19,7 @@ def _workers(runtime: Runtime) -> Sequence[Worker]:
     copy = HOUSEHOLDS.worker(runtime)
     if not runtime.settings.feed_builder:
         return [copy]
-    return [copy, feed.feed_worker(runtime), webhooks.dispatcher_of(runtime)]
+    return [copy, feed.feed_worker(runtime, HOUSEHOLDS), webhooks.dispatcher_of(runtime)]
 
 
 router = APIRouter()

@@ -23,6 +23,7 @@ in village A.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -63,6 +64,11 @@ DISTRICT_ADMIN_ONLY = {("POST", "/registry/villages")}
 LOOKUPS = {("POST", "/registry/households/match")}
 # Reads that answer the same to every token (no village data in them).
 SCOPE_FREE = {("GET", "/resilience/rules")}
+# Audit lists for the admin of the households' district only: every other role gets 403.
+ADMIN_READS = {
+    ("GET", f"/{svc}/refused-writes")
+    for svc in ("training", "commerce", "agriculture", "livestock")
+} | {("GET", "/resilience/districts/{district_code}/set-aside"), ("GET", "/registry/lookups")}
 # Where a read route's path ids are looked for, after the route's own service.
 ID_SOURCES = ("registry", "training", "commerce", "agriculture", "livestock")
 PARAM = re.compile(r"{(\w+)(?::\w+)?}")
@@ -368,9 +374,11 @@ def _read_route(client: TestClient, matrix: Matrix, path: str, url: str, secrets
         return r
 
     for role in ROLES:
-        inside = get(f"{role} in scope", scoped(secret, role, True, district_route), 200, False)
+        admin_only = ("GET", path) in ADMIN_READS and role is not Role.DISTRICT_ADMIN
+        ok = 403 if admin_only else 200
+        inside = get(f"{role} in scope", scoped(secret, role, True, district_route), ok, False)
         outside = scoped(secret, role, False, district_route)
-        if addressed:
+        if addressed or admin_only:
             get(f"{role} out of scope", outside, 403, True)
             continue
         if "village_code" in queries:
@@ -386,6 +394,59 @@ def _read_route(client: TestClient, matrix: Matrix, path: str, url: str, secrets
             matrix.no_data_in_scope.append(f"GET {path}")
     for name, headers in unauthenticated(secret).items():
         get(name, headers, 401, True)
+
+
+def _foreign_writes(client: TestClient, household: str) -> None:
+    """Facts about village A's household written for village B: refused at each service's
+    write (so the refused-writes lists hold something of village A), and one put straight on
+    the bus (so the set-aside list does)."""
+    from shared.commands import build_event
+    from shared.events import catalogue as ev
+    from shared.events.envelope import topic_for
+    from shared.ports.bus import Message
+
+    _settle(client)  # the services' copies of household -> village
+    admin = role_token(
+        client.app.state.runtime.settings.secret, Role.DISTRICT_ADMIN, district=DISTRICT
+    )
+    base = {"household_id": household, "village_code": B}
+    for path, body in (
+        ("/commerce/businesses", {**base, "name": "Warung", "category": "pangan"}),
+        ("/agriculture/practices", {**base, "practice": "compost"}),
+        ("/livestock/herds", {**base, "species": "goat", "count": 2}),
+    ):
+        r = client.post(path, json=body, headers=admin)
+        assert r.status_code == 422, r.text
+    program = client.post(
+        "/training/programs",
+        headers=admin,
+        json={
+            "title": "Pelatihan",
+            "organizer": "Dinas",
+            "village_codes": [B],
+            "start_on": "2026-01-05",
+            "end_on": "2026-01-06",
+            "topics": ["social_media"],
+        },
+    )
+    assert program.status_code == 201, program.text
+    r = client.post(
+        f"/training/programs/{program.json()['program_id']}/enrolments", json=base, headers=admin
+    )
+    assert r.status_code == 422, r.text
+    sale = ev.ProduceSold(
+        household_id=household,
+        crop="padi",
+        kg=10,
+        price_per_kg=5000,
+        amount=50_000,
+        channel="market",
+        occurred_on="2026-01-10",
+    )
+    wire = build_event(sale, village_code=B, subject=household, event_id="ev-matrix-foreign")
+    client.app.state.runtime.bus.publish(
+        [Message(topic_for("agriculture"), B, json.dumps(wire).encode())]
+    )
 
 
 def _settle(client: TestClient) -> None:
@@ -419,6 +480,7 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Matrix:
                 answers.append(("registry", hh.json()))
             run_writes(client, role, cases, result, answers)
             if role is Role.DISTRICT_ADMIN:
+                _foreign_writes(client, hh.json()["household_id"])
                 _settle(client)
                 result.secrets = _secrets_of(answers)
                 run_reads(client, result, answers)
