@@ -121,3 +121,68 @@ def test_another_districts_token_cannot_change_a_households_figures(tmp_path: Pa
         assert {i["writer_role"] for i in seen} == {"district_admin", "village_operator"}
         # the writer's district does not see them: they are about another district's household
         assert client.get("/commerce/refused-writes", headers=foreign).json()["items"] == []
+
+
+def test_a_family_that_moves_keeps_each_villages_facts_where_they_were_recorded(
+    tmp_path: Path,
+) -> None:
+    """A move ("pindah") is a new registration in the new village, with a new household id
+    (the family gets a new KK there); the old household keeps its facts in the old village,
+    and the old id takes no facts from the new one."""
+    with quiet_client(tmp_path) as client:
+        admin = _as(client, Role.DISTRICT_ADMIN, district="3205")
+        for code in (OWN, NEIGHBOUR):
+            r = client.post(
+                "/registry/villages",
+                headers=admin,
+                json={
+                    "village_code": code,
+                    "name": f"Desa {code}",
+                    "district_code": "3205",
+                    "district_name": "Kabupaten 3205",
+                },
+            )
+            assert r.status_code == 201, r.text
+
+        def register(village: str, day: str) -> str:
+            r = client.post(
+                "/registry/households",
+                headers=admin,
+                json={"village_code": village, "members": 4, "occurred_on": day},
+            )
+            assert r.status_code == 201, r.text
+            return r.json()["household_id"]
+
+        def sell(hh: str, village: str, kg: int, day: str) -> int:
+            return client.post(
+                "/agriculture/sales",
+                headers=admin,
+                json={
+                    "household_id": hh,
+                    "village_code": village,
+                    "crop": "padi",
+                    "kg": kg,
+                    "price_per_kg": 5000,
+                    "channel": "market",
+                    "occurred_on": day,
+                },
+            ).status_code
+
+        before_move = register(OWN, "2025-01-10")
+        _settle(client)
+        assert sell(before_move, OWN, 100, "2025-06-01") == 201
+        after_move = register(NEIGHBOUR, "2025-09-01")  # the family moved in September
+        _settle(client)
+        assert sell(after_move, NEIGHBOUR, 300, "2025-10-01") == 201
+        assert sell(before_move, NEIGHBOUR, 999, "2025-10-02") == 422  # the old id, new village
+        _settle(client)
+
+        def crop_income(path: str) -> int:
+            r = client.get(path, headers=admin, params={"as_of": "2025-10"})
+            assert r.status_code == 200, r.text
+            return r.json()["income"]["crop"]
+
+        assert crop_income(f"/resilience/households/{before_move}") == 500_000
+        assert crop_income(f"/resilience/households/{after_move}") == 1_500_000
+        assert crop_income(f"/resilience/villages/{OWN}") == 500_000
+        assert crop_income(f"/resilience/villages/{NEIGHBOUR}") == 1_500_000
