@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     session_timeout_ms: int = Field(10_000, ge=1000)
     max_body_bytes: int = Field(256 * 1024, ge=1024)
     write_rate: str = Field("6000/minute", pattern=r"^[0-9]+ ?(/|per) ?[0-9]* ?[a-z]+$")
+    # NIK/KK lookups (POST /registry/households/match) per token: a NIK's digits are the
+    # region and the date of birth, so the lookup is an oracle. One a second on average
+    # lets an importer match a village's 1,000-2,000 households one by one in 17-33
+    # minutes (it waits for Retry-After), while an enumerator gets at most 86,400 guesses
+    # a day per token, each one recorded for the district admin (GET /registry/lookups).
+    lookup_rate: str = Field("60/minute", pattern=r"^[0-9]+ ?(/|per) ?[0-9]* ?[a-z]+$")
     demo: str = "on"
     # The language of the command line: its help, usage errors and the API refusals its
     # imports report (Bahasa Indonesia, or English). The API follows each request's

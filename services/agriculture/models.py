@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from shared.events import vocab
-from shared.events.catalogue import Hectares, Id, Kg, Rupiah, Season, Text, VillageCode
+from shared.events.catalogue import Day, Hectares, Id, Kg, Rupiah, Season, Text, VillageCode
 from shared.language import Invalid, say
 from shared.money import rupiah_amount
 
@@ -70,7 +70,7 @@ class PlotCreate(BaseModel):
     area_ha: Hectares
     land_status: vocab.LandStatus
     plot_id: Id | None = None
-    occurred_on: date | None = None
+    occurred_on: Day | None = None
 
 
 class PlantingCreate(BaseModel):
@@ -80,14 +80,14 @@ class PlantingCreate(BaseModel):
     crop: Crop
     agrovoc: Agrovoc | None = None
     area_ha: Hectares
-    occurred_on: date | None = None
+    occurred_on: Day | None = None
 
 
 class HarvestCreate(BaseModel):
     model_config = _create_config({"crop": "padi", "kg": 1650, "occurred_on": "2026-05-02"})
     crop: Crop
     kg: Kg
-    occurred_on: date | None = None
+    occurred_on: Day | None = None
 
 
 class HouseholdFactCreate(BaseModel):
@@ -106,7 +106,7 @@ class SaleCreate(HouseholdFactCreate):
     kg: PositiveKg
     price_per_kg: Rupiah
     channel: vocab.Channel
-    occurred_on: date | None = None
+    occurred_on: Day | None = None
 
     @field_validator("price_per_kg")
     @classmethod
@@ -128,14 +128,14 @@ class SaleCreate(HouseholdFactCreate):
 class PracticeCreate(HouseholdFactCreate):
     model_config = _fact_config(practice="compost", occurred_on="2026-02-01")
     practice: vocab.Practice
-    occurred_on: date | None = None
+    occurred_on: Day | None = None
 
 
 class InputCreate(HouseholdFactCreate):
     model_config = _fact_config(input_type="organic_fertilizer", kg=200, occurred_on="2026-01-20")
     input_type: vocab.InputType
     kg: PositiveKg
-    occurred_on: date | None = None
+    occurred_on: Day | None = None
 
 
 class LossCreate(HouseholdFactCreate):
@@ -143,7 +143,7 @@ class LossCreate(HouseholdFactCreate):
     crop: Crop
     cause: vocab.CropLossCause
     kg_lost: Kg
-    occurred_on: date | None = None
+    occurred_on: Day | None = None
 
 
 class ExtensionVisitCreate(HouseholdFactCreate):
@@ -158,7 +158,7 @@ class ExtensionVisitCreate(HouseholdFactCreate):
     topic: Text
     recommendation: Annotated[str, Field(min_length=1, max_length=2000)]
     source_system: Text
-    occurred_on: date | None = None
+    occurred_on: Day | None = None
 
 
 class FarmerGroupCreate(BaseModel):
@@ -168,12 +168,12 @@ class FarmerGroupCreate(BaseModel):
     village_code: VillageCode
     name: Text
     group_id: Id | None = None
-    occurred_on: date | None = None
+    occurred_on: Day | None = None
 
 
 class GroupMemberCreate(HouseholdFactCreate):
     model_config = _fact_config()
-    occurred_on: date | None = None
+    occurred_on: Day | None = None
 
 
 class InputPlanCreate(HouseholdFactCreate):
@@ -191,7 +191,7 @@ class InputPlanCreate(HouseholdFactCreate):
     kg: PositiveKg
     group_id: Id | None = None
     source_system: Text
-    occurred_on: date | None = None
+    occurred_on: Day | None = None
 
 
 # responses --------------------------------------------------------------------------------

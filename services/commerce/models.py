@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from shared.events import vocab
-from shared.events.catalogue import Id, Rupiah, Text, VillageCode
+from shared.events.catalogue import Day, Id, Rupiah, Text, VillageCode
 from shared.language import Invalid, say
 from shared.money import rupiah_amount
 
@@ -39,7 +39,7 @@ class BusinessCreate(BaseModel):
     name: Text
     category: Text
     business_id: Id | None = None
-    occurred_on: date | None = None
+    occurred_on: Day | None = None
 
 
 class ProductCreate(BaseModel):
@@ -58,7 +58,7 @@ class ProductCreate(BaseModel):
     packaging_score: PackagingScore
     certifications: list[vocab.Certification] = Field(default_factory=list)
     product_id: Id | None = None
-    occurred_on: date | None = None
+    occurred_on: Day | None = None
 
     @field_validator("certifications")
     @classmethod
@@ -70,7 +70,7 @@ class ProductCreate(BaseModel):
 class ChannelCreate(BaseModel):
     model_config = _config({"channel": "shopee", "occurred_on": "2026-04-10"})
     channel: vocab.Channel
-    occurred_on: date | None = None
+    occurred_on: Day | None = None
 
 
 class SaleCreate(BaseModel):
@@ -87,7 +87,7 @@ class SaleCreate(BaseModel):
     quantity: Quantity
     unit_price: Rupiah
     product_id: Id | None = None
-    occurred_on: date | None = None
+    occurred_on: Day | None = None
 
     @field_validator("unit_price")
     @classmethod
@@ -110,7 +110,7 @@ class CapitalCreate(BaseModel):
     source: vocab.CapitalSource
     kind: vocab.CapitalKind
     amount: PositiveRupiah
-    occurred_on: date | None = None
+    occurred_on: Day | None = None
 
 
 class _OfBusiness(BaseModel):

@@ -16,7 +16,7 @@ from pydantic import (
 )
 
 from shared.events import vocab
-from shared.events.catalogue import Count, Id, PositiveCount, Rupiah, Text, VillageCode
+from shared.events.catalogue import Count, Day, Id, PositiveCount, Rupiah, Text, VillageCode
 from shared.language import Invalid, say
 
 RecordKind = Literal["birth", "death", "vaccination", "disease_report", "sale", "compost"]
@@ -43,14 +43,14 @@ class HerdCreate(BaseModel):
     village_code: VillageCode
     species: vocab.Species
     count: Count
-    occurred_on: date | None = None
+    occurred_on: Day | None = None
     herd_id: Id | None = None
 
 
 class FactCreate(BaseModel):
     """Base of every fact about a herd: all may say the day it happened in the village."""
 
-    occurred_on: date | None = None
+    occurred_on: Day | None = None
 
 
 class BirthCreate(FactCreate):

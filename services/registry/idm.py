@@ -33,7 +33,7 @@ from shared.commands import (
 )
 from shared.errors import ROUTE_PROBLEMS, Problem, field_problem, village_not_registered
 from shared.events import catalogue as ev
-from shared.events.catalogue import IdmStatus, IndexShare, VillageCode
+from shared.events.catalogue import Day, IdmStatus, IndexShare, VillageCode
 from shared.language import Text, say
 from shared.ports.store import CollectionSpec, Doc
 from shared.recording import WRITE_RESPONSES, public_view, store_of
@@ -71,7 +71,7 @@ class IdmCreate(BaseModel):
     status: IdmStatus
     target_status: IdmStatus | None = None
     indicators: Annotated[int, Field(ge=0, le=200)] = 0
-    occurred_on: date | None = None
+    occurred_on: Day | None = None
 
     def score_problem(self) -> Text | None:
         """Why ``score`` is not the mean of the three indices, or None."""

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from shared.events.catalogue import DistrictCode, Id, PositiveCount, Text, VillageCode
+from shared.events.catalogue import Day, DistrictCode, Id, PositiveCount, Text, VillageCode
 from shared.language import Invalid, say
 
 
@@ -29,7 +29,7 @@ class VillageCreate(BaseModel):
     name: Text
     district_code: DistrictCode
     district_name: Text
-    occurred_on: date | None = None
+    occurred_on: Day | None = None
 
     @field_validator("district_code")
     @classmethod
@@ -84,14 +84,14 @@ class HouseholdCreate(BaseModel):
     kk_number: KkNumber | None = None
     member_niks: MemberNiks | None = None
     household_id: Id | None = None
-    occurred_on: date | None = None
+    occurred_on: Day | None = None
 
 
 class HouseholdUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"members": 5}]})
     members: PositiveCount
     member_niks: MemberNiks | None = None
-    occurred_on: date | None = None
+    occurred_on: Day | None = None
 
 
 class HouseholdMatch(BaseModel):

@@ -8,6 +8,7 @@ write that fails half-way leaves at most a stale candidate that is never answere
 ``registry_kk_index`` holds one claim per (village, KK hash), keyed by both: a household
 claims its KK number with one atomic insert before it is written, so two registrations of
 the same KK number cannot both succeed, and a lookup by KK is one read by key (no scan).
+Lookups are limited per token and recorded (``services.registry.lookups``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
+from starlette.concurrency import run_in_threadpool
 
+from services.registry.lookups import LookupBy, lookup_limiter, record_lookup, record_refusal
 from services.registry.models import (
     HouseholdCreate,
     HouseholdMatch,
@@ -68,6 +71,8 @@ MATCH_RESPONSES: dict[int | str, dict[str, Any]] = {
     **{k: v for k, v in WRITE_RESPONSES.items() if k != 409},
     403: problem_doc("the token does not cover the village, or the role only reads"),
     404: problem_doc("no household of the village has this NIK or KK number"),
+    429: problem_doc("past the token's lookup limit (LUMBUNG_LOOKUP_RATE); see Retry-After"),
+    503: problem_doc("the store is unreachable or the lookup could not be recorded"),
 }
 router = APIRouter(prefix="/registry", tags=["registry"], responses=ROUTE_PROBLEMS)
 
@@ -334,7 +339,10 @@ def update_household(
     responses=MATCH_RESPONSES,
     summary="Find a household by a member's NIK or its KK number (hashed, never kept or shown)",
 )
-def match_household(body: HouseholdMatch, principal: PrincipalDep, request: Request) -> Any:
+async def match_household(body: HouseholdMatch, principal: PrincipalDep, request: Request) -> Any:
+    """Limited per token (LUMBUNG_LOOKUP_RATE); each lookup is recorded, without the number,
+    for the district admin (GET /registry/lookups)."""
+    # async for the limiter, which lives on the event loop; the store is used in a thread
     require_village(principal, body.village_code, None)
     if not any(principal.can_write(sector) for sector in Sector):
         raise Problem(
@@ -349,13 +357,27 @@ def match_household(body: HouseholdMatch, principal: PrincipalDep, request: Requ
             "nik",
             say("isi tepat satu dari nik dan kk_number", "give exactly one of nik and kk_number"),
         )
-    store, vault = _store(request), _vault(request)
+    by: LookupBy = "nik" if body.nik is not None else "kk"
+    store = _store(request)
+    limiter = lookup_limiter(request.app.state.runtime)
+    wait = await limiter.wait_s(principal.scope_key())
+    if wait is not None:
+        await run_in_threadpool(record_refusal, store, principal, body.village_code, by)
+        raise limiter.refusal(wait)
+    return await run_in_threadpool(_match, store, _vault(request), principal, body, by)
+
+
+def _match(
+    store: Store, vault: PiiVault, principal: Principal, body: HouseholdMatch, by: LookupBy
+) -> dict[str, Any]:
+    """The lookup itself, recorded (found or not) before it is answered."""
     if body.kk_number is not None:
         doc = _by_kk(store, body.village_code, vault.match_hash(body.kk_number))
         what = say("nomor KK", "KK number")
     else:
         doc = _by_nik(store, body.village_code, vault.match_hash(body.nik or ""))
         what = say("NIK", "NIK")
+    record_lookup(store, principal, body.village_code, by, found=doc is not None)
     if doc is None:
         village = body.village_code
         raise Problem(

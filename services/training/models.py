@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from shared.events import vocab
-from shared.events.catalogue import Id, Text, VillageCode
+from shared.events.catalogue import Day, Id, Text, VillageCode
 from shared.language import Invalid, say
 
 FactKind = Literal["attendance", "assessment", "confidence", "mentoring_visit"]
@@ -37,11 +37,11 @@ class ProgramCreate(BaseModel):
     title: Text
     organizer: Text
     village_codes: list[VillageCode] = Field(min_length=1, max_length=500)
-    start_on: date
-    end_on: date
+    start_on: Day
+    end_on: Day
     topics: list[Text] = Field(min_length=1, max_length=50)
     program_id: Id | None = None
-    occurred_on: date | None = None
+    occurred_on: Day | None = None
 
     @field_validator("village_codes")
     @classmethod
@@ -92,7 +92,7 @@ class EnrolmentCreate(BaseModel):
     household_id: Id
     village_code: VillageCode
     participant_name: PersonName | None = None
-    occurred_on: date | None = None
+    occurred_on: Day | None = None
 
 
 class EnrolmentPublic(BaseModel):
@@ -111,7 +111,7 @@ class FactCreate(BaseModel):
 
     household_id: Id
     village_code: VillageCode
-    occurred_on: date | None = None
+    occurred_on: Day | None = None
 
 
 class AttendanceCreate(FactCreate):

@@ -12,12 +12,14 @@ from datetime import date
 from typing import Annotated, Any, Literal, Union, cast
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    WithJsonSchema,
     create_model,
 )
 
@@ -28,6 +30,7 @@ from shared.events.envelope import (
     CloudEvent,
     event_type,
 )
+from shared.language import Invalid, say
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 VillageCode = Annotated[str, Field(pattern=VILLAGE_CODE_PATTERN, examples=["3204052001"])]
@@ -39,13 +42,64 @@ Count = Annotated[int, Field(ge=0, le=10**7)]
 PositiveCount = Annotated[int, Field(ge=1, le=10**7)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
+# The earliest day a fact may carry: the founding of the Republic of Indonesia. Every
+# Kemendagri village code, and so every village Lumbung records, postdates it; an earlier
+# date (0001-01-01, 1900 for 2000) is a typo or a placeholder, never village history.
+EARLIEST_DAY = date(1945, 8, 17)
+BEFORE_EARLIEST_DAY = say(
+    f"tidak boleh sebelum {EARLIEST_DAY.isoformat()} (berdirinya Republik Indonesia)",
+    f"must not be before {EARLIEST_DAY.isoformat()} (the founding of the Republic of Indonesia)",
+)
+
+
+def _not_before_earliest_day(value: date) -> date:
+    if value < EARLIEST_DAY:
+        raise Invalid(BEFORE_EARLIEST_DAY)
+    return value
+
+
+def _digits_above(digits: str, *, or_equal: bool) -> str:
+    """A regex alternation of the digit strings of the same width above ``digits``."""
+    above = []
+    for i, digit in enumerate(digits):
+        if digit != "9":
+            rest = len(digits) - i - 1
+            tail = "[0-9]" + (f"{{{rest}}}" if rest > 1 else "") if rest else ""
+            above.append(f"{digits[:i]}[{int(digit) + 1}-9]{tail}")
+    return "|".join([*above, digits] if or_equal else above)
+
+
+def on_or_after_pattern(day: date) -> str:
+    """A JSON Schema ``pattern`` that an ISO date (``format: date``) on or after ``day``
+    matches and an earlier one does not, so that schema consumers refuse what we refuse."""
+    year, month, dom = day.isoformat().split("-")
+    return (
+        f"^(?:(?:{_digits_above(year, or_equal=False)})-"
+        f"|{year}-(?:{_digits_above(month, or_equal=False)})-"
+        f"|{year}-{month}-(?:{_digits_above(dom, or_equal=True)}))"
+    )
+
+
+Day = Annotated[
+    date,
+    AfterValidator(_not_before_earliest_day),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date",
+            "pattern": on_or_after_pattern(EARLIEST_DAY),
+            "description": f"ISO date, on or after {EARLIEST_DAY.isoformat()}",
+        }
+    ),
+]
+
 
 class Payload(BaseModel):
     """Base of every ``data``: consumers ignore unknown fields; every fact has a village day."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    occurred_on: date
+    occurred_on: Day
 
 
 # registry ---------------------------------------------------------------------------------
@@ -93,8 +147,8 @@ class ProgramCreated(Payload):
     title: Text
     organizer: Text
     village_codes: list[VillageCode] = Field(min_length=1)
-    start_on: date
-    end_on: date
+    start_on: Day
+    end_on: Day
     topics: list[Text] = Field(default_factory=list)
 
 
