@@ -19,6 +19,7 @@ from shared.integrations.messages import sentence
 from shared.language import configured_lang
 
 RETRIES = 5
+LIMIT_WAIT_S = 900.0  # one request waits out a per-token limit for at most this long
 
 
 @dataclass(frozen=True)
@@ -73,13 +74,26 @@ def _reply(status: int, raw: bytes, headers: dict[str, str]) -> Reply:
 
 
 async def with_retries(send: Any) -> Reply:
-    """Retry 503 (store or bus down) and 429, waiting as the answer says (at most 5 s)."""
-    for attempt in range(RETRIES):
+    """Retry 503 (store or bus down, at most 5 s a wait) and 429. A 429 with Retry-After
+    (a limit per token, e.g. NIK/KK lookups: LUMBUNG_LOOKUP_RATE) is waited out in full,
+    for at most ``LIMIT_WAIT_S`` in all, so an import slows down to the limit instead of
+    failing its rows."""
+    waited = 0.0
+    attempt = 0
+    while True:
         reply: Reply = await send()
-        if reply.status not in (429, 503) or attempt == RETRIES - 1:
+        if reply.status not in (429, 503):
             return reply
-        await asyncio.sleep(min(5.0, reply.retry_after or 0.5 * 2**attempt))
-    raise AssertionError("unreachable")
+        limited = reply.status == 429 and reply.retry_after is not None
+        if limited and waited + (reply.retry_after or 0) <= LIMIT_WAIT_S:
+            pause = reply.retry_after or 0.0
+        elif attempt < RETRIES - 1:
+            pause = min(5.0, reply.retry_after or 0.5 * 2**attempt)
+            attempt += 1
+        else:
+            return reply
+        waited += pause
+        await asyncio.sleep(pause)
 
 
 class AsgiClient:
