@@ -23,8 +23,10 @@ village at all: each changed household's part of its village months is computed 
 after the fold, and ``ViewBuilder.apply_changes`` takes the old part away from the stored
 totals and adds the new one. The marker is still written with the ledgers and deleted only
 after the village is updated, so a crash in between leaves a marker and a full rebuild. A
-village already marked (a rebuild pending), a household moving between villages or an event
-naming another village than its household's ledger take the rebuild path instead.
+village already marked (a rebuild pending) or a household whose registration moves it to
+another village take the rebuild path instead. Only registered households touch villages: a
+fact naming another village than its household's is set aside in the ledger and changes no
+village, and an unregistered household counts nowhere yet.
 """
 
 from __future__ import annotations
@@ -181,7 +183,6 @@ class Projector:
             }
             hold = self.district_interval_s > 0
             done = self.views.apply_changes(ready, months, hold_districts=hold)
-            done |= changes.neutral - changes.blocked - pending - set(changes.by_village)
             for village in done:
                 self.store.delete(DIRTY, village)
             if time.monotonic() - self._last_district_flush >= self.district_interval_s:
@@ -234,7 +235,7 @@ class Projector:
             else:  # a fresh document from the store: drop its id in place (as strip_id)
                 ledger.pop("_id", None)
                 ledger.pop("_cmds", None)
-            before = ledger.get("village_code")
+            before = ledger.get("village_code") if ledger.get("registered") else None
             aside_before = set_aside(ledger)
             old_parts = (
                 self.views.parts(ledger, changes.programs, changes.months)
@@ -265,8 +266,11 @@ class Projector:
                     if isinstance(payload, ev.HouseholdRegistered)
                     else _month_of_day(payload.occurred_on)
                 )
-                touch(envelope.villagecode, month)
-                touch(ledger.get("village_code"), month)
+                # only a registered household's own village can change: a fact naming
+                # another one is set aside and counts there no more than here, and an
+                # unregistered household counts nowhere yet
+                if ledger["registered"]:
+                    touch(ledger["village_code"], month)
             if before and before != ledger.get("village_code"):
                 touch(before, _ALL_MONTHS)
             if changed:
@@ -276,7 +280,7 @@ class Projector:
                 upserts.append(BulkUpsert(LEDGERS, {"_id": household, **ledger}))
                 if changes is not None:
                     new_parts = self.views.parts(ledger, changes.programs, changes.months)
-                    changes.add(household, before, ledger, events, old_parts, new_parts)
+                    changes.add(household, before, ledger, old_parts, new_parts)
         for etype, n in duplicates.items():
             EVENTS_DUPLICATE.labels(etype).inc(n)
         return upserts
@@ -356,7 +360,6 @@ class _Changes:
         self.programs: dict[str, Doc] = {}
         self.by_village: dict[str, list[Change]] = {}
         self.blocked: set[str] = set()  # villages that need a rebuild instead
-        self.neutral: set[str] = set()  # villages touched by changes that count nowhere
 
     def load_programs(self, store: Store, ledgers: Any, batches: Any) -> None:
         """The programmes the batch's households are or become enrolled in (for their
@@ -375,18 +378,17 @@ class _Changes:
         household: str,
         before: str | None,
         ledger: Doc,
-        events: list[Event],
         old_parts: Any,
         new_parts: Any,
     ) -> None:
         village = ledger.get("village_code")
-        named = {envelope.villagecode for envelope, _ in events}
         if old_parts is None and new_parts is None:
             # not registered before nor after (facts that arrived before the household's
-            # registration): it counts in no village, so no view changes
-            self.neutral.update(v for v in (before, village, *named) if v)
+            # registration): it counts in no village, so no view changes (nothing was
+            # touched for it); facts naming another village than the household's are set
+            # aside and change no village either
             return
-        if village is None or before not in (None, village) or not named <= {village}:
-            self.blocked.update(v for v in (before, village, *named) if v)
+        if village is None or before not in (None, village):
+            self.blocked.update(v for v in (before, village) if v)
             return
         self.by_village.setdefault(village, []).append((household, old_parts, new_parts))

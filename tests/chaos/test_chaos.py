@@ -8,7 +8,11 @@ is hard-killed and restarted, and a sample of the records is delivered twice. Af
   the live read model equals an offline recomputation: the recorded events, each once, folded
   by the aggregator's own code into a fresh read model (SQLite): 0 mismatches;
 - no KK number or name (the demo has no NIK) is in clear text in MongoDB, on any topic or in
-  any log.
+  any log;
+- facts about the demo's households that name another village than theirs, put straight
+  onto the topics (past the services' check) before, during and after the writes, never
+  count: the live read model, ledgers' set-aside folds aside, equals the recomputation from
+  the services' events alone, and the district's set-aside list names each one.
 
 The demo seed is random (printed; ``LUMBUNG_CHAOS_SEED`` repeats one). Size:
 ``LUMBUNG_CHAOS_HOUSEHOLDS`` (default 4,700 households, more if the random seed's
@@ -26,7 +30,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +47,13 @@ from shared.adapters.inproc_bus import InProcessBus
 from shared.adapters.mongo_store import MARKERS, MongoStore
 from shared.adapters.sqlite_store import SqliteStore
 from shared.auth import Role, mint_token
+from shared.commands import build_event
 from shared.consumer import ConsumerWorker
 from shared.demo import DISTRICT_CODE, DemoConfig, generate
 from shared.demo.seed import send_commands
 from shared.demo.transport import HttpClient, Reply
+from shared.events import catalogue as ev
+from shared.events.envelope import topic_for
 from shared.ports.bus import Message
 from shared.ports.store import Store
 from shared.runtime import bootstrap
@@ -65,6 +72,75 @@ DUPLICATE_SHARE = 0.015  # of the records seen, re-published once more
 CONCURRENCY = 12
 KILL_EVERY_S = float(os.environ.get("LUMBUNG_CHAOS_KILL_EVERY_S", "12"))  # on average
 TODAY = date.today()
+FOREIGN_FACTS = 300  # put straight onto the topics, in three waves
+FOREIGN_VILLAGE = "3205010001"  # of no demo district
+
+
+def foreign_facts(commands: list[Any], seed: int) -> list[tuple[str, bytes, bytes]]:
+    """Facts about registered demo households that name another village than theirs (a
+    demo village or one of another district), as (topic, key, value) records."""
+    rng = random.Random(seed)
+    homes = [
+        (c.body["household_id"], c.body["village_code"])
+        for c in commands
+        if c.path == "/registry/households"
+    ]
+    villages = [*sorted({v for _, v in homes}), FOREIGN_VILLAGE]
+    records = []
+    for i in range(FOREIGN_FACTS):
+        household, home = rng.choice(homes)
+        village = rng.choice([v for v in villages if v != home])
+        day = TODAY - timedelta(days=rng.randrange(1, 400))
+        kg = rng.randrange(10, 2000)
+        payload: ev.Payload = (
+            ev.ProduceSold(
+                household_id=household,
+                crop="padi",
+                kg=kg,
+                price_per_kg=6000,
+                amount=kg * 6000,
+                channel="shopee",
+                occurred_on=day,
+            ),
+            ev.GreenPracticeAdopted(household_id=household, practice="biogas", occurred_on=day),
+            ev.CropLossReported(
+                household_id=household, crop="padi", cause="flood", kg_lost=kg, occurred_on=day
+            ),
+        )[i % 3]
+        wire = build_event(
+            payload, village_code=village, subject=household, event_id=f"ev-foreign-{i:05d}"
+        )
+        topic = topic_for(wire["source"].rsplit("/", 1)[-1])
+        records.append((topic, village.encode(), json.dumps(wire).encode()))
+    return records
+
+
+def counted_only(model: dict[str, dict[str, dict]]) -> dict[str, dict[str, dict]]:
+    """The read model without the ledgers' set-aside folds: what the views count."""
+    ledgers = {
+        k: {f: v for f, v in d.items() if f not in ("aside", "aside_district")}
+        for k, d in model.get("agg_ledgers", {}).items()
+    }
+    return {**model, "agg_ledgers": ledgers}
+
+
+def set_aside_ids(url: str, token: str, district: str) -> set[str]:
+    listed: set[str] = set()
+    cursor = None
+    while True:
+        params = {"limit": 500, **({"cursor": cursor} if cursor else {})}
+        page = httpx.get(
+            f"{url}/resilience/districts/{district}/set-aside",
+            params=params,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        ).json()
+        listed.update(
+            i for item in page["items"] for f in item["set_aside"] for i in f["event_ids"]
+        )
+        cursor = page["next_cursor"]
+        if not cursor:
+            return listed
 
 
 # --- the load: the demo stream through the services' HTTP APIs ---------------------------
@@ -325,11 +401,19 @@ def compare(live: dict[str, dict[str, dict]], offline: dict[str, dict[str, dict]
             if _canonical(expected.get(key)) != _canonical(got.get(key)):
                 mismatches[name] += 1
                 if mismatches[name] <= 3:
-                    print(
-                        f"MISMATCH {name}/{key}:\n  live    {got.get(key)}\n  offline "
-                        f"{expected.get(key)}"[:2000]
-                    )
+                    print(f"MISMATCH {name}/{key}:{_difference(got.get(key), expected.get(key))}")
     return mismatches
+
+
+def _difference(live: dict | None, offline: dict | None) -> str:
+    """The fields that differ (the whole document when one side has none)."""
+    if live is None or offline is None:
+        return f"\n  live    {live}\n  offline {offline}"[:2000]
+    return "".join(
+        f"\n  {field}: live {live.get(field)!r:.600} offline {offline.get(field)!r:.600}"
+        for field in sorted(set(live) | set(offline))
+        if _canonical(live.get(field)) != _canonical(offline.get(field))
+    )
 
 
 def _canonical(doc: dict | None) -> str:
@@ -394,6 +478,22 @@ def test_chaos_every_figure_equals_the_offline_recomputation(
         client = Services(urls, token)
         sent_at = time.monotonic()
         kafka_plan = sorted(random.sample(range(15, 85), MIN_KAFKA_KILLS))  # % of commands
+        injected = foreign_facts(commands, seed)
+        injected_ids = {json.loads(value)["id"] for _, _, value in injected}
+        waves = [injected[i::3] for i in range(3)]
+
+        def inject(records: list[tuple[str, bytes, bytes]]) -> None:
+            """One wave of foreign facts, never while the broker is down."""
+            with chaos.kafka_lock:
+                producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", retries=10)
+                try:
+                    for topic, key, value in records:
+                        producer.send(topic, key=key, value=value)
+                    producer.flush(timeout=120)
+                finally:
+                    producer.close(timeout=10)
+
+        inject(waves.pop(0))  # before most households are registered
 
         shown = [0]
 
@@ -405,6 +505,10 @@ def test_chaos_every_figure_equals_the_offline_recomputation(
                     f"{time.monotonic() - sent_at:.0f} s, "
                     f"{chaos.aggregator_kills} aggregator and {chaos.kafka_kills} Kafka kills"
                 )
+            if len(waves) == 2 and total and done * 2 >= total:
+                t = threading.Thread(target=inject, args=(waves.pop(0),))
+                t.start()
+                threads.append(t)
             if kafka_plan and total and done * 100 >= kafka_plan[0] * total:
                 kafka_plan.pop(0)
                 t = threading.Thread(target=chaos.kill_kafka, args=(random.uniform(3, 10),))
@@ -426,6 +530,8 @@ def test_chaos_every_figure_equals_the_offline_recomputation(
         write_s = time.monotonic() - sent_at
         for t in threads[1:]:
             t.join()
+        for wave in waves:  # after the writes, as the outboxes drain
+            inject(wave)
         while chaos.kafka_kills < MIN_KAFKA_KILLS:  # a plan point not reached (tiny runs)
             chaos.kill_kafka(3)
         wait_for(
@@ -475,13 +581,18 @@ def test_chaos_every_figure_equals_the_offline_recomputation(
         records = read_range(kafka_bootstrap, {tp: start.get(tp, 0) for tp in tps}, end)
         for topic, key, value in records:
             on_topics.setdefault(json.loads(value)["id"], (topic, key, value))
-        missing = recorded - set(on_topics)
-        phantom = set(on_topics) - recorded
+        missing = (recorded | injected_ids) - set(on_topics)
+        phantom = set(on_topics) - recorded - injected_ids
         offline = Offline(tmp_path)
         offline.fold([r for eid, r in on_topics.items() if eid in recorded])
         live = read_model(live_store)
         live_store.close()
+        # the foreign facts count nowhere: every figure equals the services' events alone
+        counted = compare(counted_only(live), counted_only(read_model(offline.store)))
+        offline.fold([r for eid, r in on_topics.items() if eid in injected_ids])
         mismatches = compare(live, read_model(offline.store))
+        aggregator_url = chaos.aggregator.url
+        unlisted = injected_ids - set_aside_ids(aggregator_url, token, DISTRICT_CODE)
         figures = {name: len(docs) for name, docs in read_model(offline.store).items()}
         # the comparison can fail: one sale counted twice (another id) offline is caught
         sale = next(r for r in on_topics.values() if b'"lumbung.commerce.sale_recorded' in r[2])
@@ -501,11 +612,13 @@ def test_chaos_every_figure_equals_the_offline_recomputation(
             f"kafka_kills={chaos.kafka_kills} missing={len(missing)} phantom={len(phantom)} "
             f"mismatches={sum(mismatches.values())} {dict(mismatches)} compared={figures} "
             f"markers_left={markers_left} write_s={write_s:.0f} catch_up_s={caught_up_s:.0f} "
-            f"self_check_mismatches={caught}"
+            f"self_check_mismatches={caught} foreign_facts={len(injected_ids)} "
+            f"foreign_counted_mismatches={sum(counted.values())} foreign_unlisted={len(unlisted)}"
         )
         assert len(recorded) >= MIN_EVENTS
         assert not missing and not phantom
         assert sum(mismatches.values()) == 0
+        assert sum(counted.values()) == 0 and not unlisted
         assert figures["agg_ledgers"] >= households
         assert chaos.aggregator_kills >= MIN_AGGREGATOR_KILLS
         assert chaos.kafka_kills >= MIN_KAFKA_KILLS
