@@ -17,6 +17,7 @@ adapters, every service in one test process).
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -384,7 +385,7 @@ MODES = ["embedded", "distributed"]
 
 @pytest.mark.parametrize("mode", MODES)
 def test_every_foreign_reference_is_refused_and_changes_nothing(
-    mode: str, tmp_path: Path, request: pytest.FixtureRequest
+    mode: str, tmp_path: Path, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
 ) -> None:
     stack, w, attempts = _ready(mode, tmp_path, request)
     try:
@@ -415,13 +416,24 @@ def test_every_foreign_reference_is_refused_and_changes_nothing(
             ).json()["items"]
         }
         assert {HA, HF, HX} <= refused
+        statuses = Counter(status for _, status, _, _ in sent)
+        with capsys.disabled():
+            print(
+                f"\nforeign references [{mode}]: {len(sent)} writes, all refused "
+                f"({dict(sorted(statuses.items()))}), 0 recorded; {len(before)} answers "
+                "unchanged byte for byte"
+            )
     finally:
         stack.__exit__(None, None, None)
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_with_the_write_check_removed_the_aggregator_still_keeps_the_view(
-    mode: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+    mode: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     stack, w, attempts = _ready(mode, tmp_path, request)
     try:
@@ -446,5 +458,11 @@ def test_with_the_write_check_removed_the_aggregator_still_keeps_the_view(
         }
         missing = [a.label for a, body in accepted if body["event_id"] not in listed]
         assert not missing, missing
+        with capsys.disabled():
+            print(
+                f"\nforeign references, write check off [{mode}]: {len(accepted)} of "
+                f"{len(sent)} accepted, {len(before)} resilience answers unchanged, "
+                f"{len(listed)} facts listed as set aside"
+            )
     finally:
         stack.__exit__(None, None, None)
