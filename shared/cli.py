@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from pydantic import ValidationError
 from rich.console import Console
 
+from services.dashboard.signin import CODE_MINUTES, login_link, mint_code
 from shared.auth import Role, mint_token
 from shared.demo import console as out
 from shared.integrations.messages import reason, sentence
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 EXAMPLES = """  lumbung run                                   # {run}
   lumbung token --role district_admin --district 3204
+  lumbung token --role village_operator --village 3204052001 --link
   lumbung demo --seed 7 --households 500 --villages 6
   lumbung demo --url http://127.0.0.1:8000      # {into}
   lumbung replay                                # {replay}
@@ -109,20 +111,26 @@ def _unreadable(path: object, exc: Exception) -> CliError:
 # token ------------------------------------------------------------------------------------
 def _token(args: argparse.Namespace) -> int:
     settings = Settings()
+    claims: dict[str, Any] = {
+        "role": Role(args.role),
+        "sub": args.sub or f"{args.role}@{args.district or ','.join(args.village)}",
+        "district": args.district,
+        "villages": args.village,
+    }
+    lifetime = timedelta(hours=args.hours or settings.token_ttl_hours)
     try:
-        token = mint_token(
-            settings.secret,
-            role=Role(args.role),
-            sub=args.sub or f"{args.role}@{args.district or ','.join(args.village)}",
-            district=args.district,
-            villages=args.village,
-            ttl=timedelta(hours=args.hours or settings.token_ttl_hours),
-        )
+        if args.link:
+            from shared.demo.first_start import dashboard_url
+
+            code = mint_code(settings.secret, **claims, session=lifetime)
+            printed = login_link(args.url or dashboard_url(settings), code)
+        else:
+            printed = mint_token(settings.secret, **claims, ttl=lifetime)
     except ValidationError as exc:  # the claims: --district, --sub
         raise CliError("; ".join(_claim(error) for error in exc.errors())) from None
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    print(token)
+    print(printed)
     return 0
 
 
@@ -322,7 +330,11 @@ def _import_into(
             finally:
                 client.close()
         _in_process(settings, IMPORT)
-        with embedded_platform(settings) as app:
+        # the limit on NIK/KK lookups guards the API against an enumerating token; this
+        # process holds the secret itself, so its import is not slowed (each lookup is still
+        # recorded for the district admin)
+        local = settings.model_copy(update={"lookup_rate": "1000000/minute"})
+        with embedded_platform(local) as app:
             target = LocalTarget(app, settings.secret)
             report = asyncio.run(run_plan(plan, target, dry_run=args.dry_run, progress=rows))
             if report.written:
@@ -523,6 +535,8 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     def t(indonesian: str, english: str) -> str:
         return Text(indonesian, english).pick(lang)
 
+    minutes = CODE_MINUTES
+
     parser = _Parser(
         prog="lumbung",
         description=t(
@@ -549,10 +563,11 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
         Text(
             "Menjalankan platform. Dalam mode tertanam, saat pertama dijalankan pada direktori "
             "data kosong, platform mengisi kabupaten demo terlebih dahulu (kecuali "
-            "LUMBUNG_DEMO=off), lalu mencetak tautan masuk untuk admin kabupaten demo.",
+            "LUMBUNG_DEMO=off), lalu mencetak tautan masuk sekali pakai untuk admin kabupaten "
+            "demo.",
             "Serve the platform. In embedded mode, the first start on an empty data "
             "directory seeds the demo district first (unless LUMBUNG_DEMO=off), and the start "
-            "prints a login link for the demo district admin.",
+            "prints a one-time sign-in link for the demo district admin.",
         ),
     )
     run.add_argument(
@@ -577,8 +592,13 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
             "mint a scoped bearer token (signed with LUMBUNG_SECRET)",
         ),
         Text(
-            "Mencetak token bearer (JWT, HS256, ditandatangani dengan LUMBUNG_SECRET).",
-            "Print a bearer token (JWT, HS256, signed with LUMBUNG_SECRET).",
+            "Mencetak token bearer (JWT, HS256, ditandatangani dengan LUMBUNG_SECRET). Dengan "
+            f"--link: tautan masuk dasbor sekali pakai, berlaku {minutes} menit, yang "
+            "menampilkan akun mana yang dibukanya dan meminta konfirmasi; sesinya berlaku "
+            "--hours.",
+            "Print a bearer token (JWT, HS256, signed with LUMBUNG_SECRET). With --link: a "
+            f"one-time dashboard sign-in link, valid for {minutes} minutes, that shows whose "
+            "account it opens and asks to confirm; its session lasts --hours.",
         ),
     )
     tok.add_argument(
@@ -601,6 +621,21 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     )
     tok.add_argument(
         "--hours", type=_positive, help=t("masa berlaku dalam jam", "lifetime in hours")
+    )
+    tok.add_argument(
+        "--link",
+        action="store_true",
+        help=t(
+            f"cetak tautan masuk dasbor sekali pakai ({minutes} menit), bukan token",
+            f"print a one-time dashboard sign-in link ({minutes} minutes) instead of the token",
+        ),
+    )
+    tok.add_argument(
+        "--url",
+        help=t(
+            "alamat dasbor untuk --link (bawaan: http://LUMBUNG_HOST:LUMBUNG_PORT)",
+            "the dashboard's address for --link (default: http://LUMBUNG_HOST:LUMBUNG_PORT)",
+        ),
     )
     tok.set_defaults(func=_token)
 

@@ -10,6 +10,7 @@ from services.aggregator.context import aggregator_of
 from services.aggregator.readmodel import COLLECTIONS
 from services.aggregator.routes import router as resilience_router
 from services.dashboard.routes import router as dashboard_router
+from services.dashboard.signin import COLLECTIONS as SIGN_IN_COLLECTIONS
 from shared.consumer import ConsumerWorker
 from shared.events.catalogue import SERVICES
 from shared.events.envelope import topic_for
@@ -42,7 +43,7 @@ router.include_router(dashboard_router)
 SERVICE = ServiceSpec(
     name="aggregator",
     router=router,
-    collections=COLLECTIONS,
+    collections=(*COLLECTIONS, *SIGN_IN_COLLECTIONS),
     publishes=False,
     workers=_workers,
     title="Lumbung Aggregator",

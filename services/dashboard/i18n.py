@@ -38,8 +38,76 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Token tidak sah atau sudah kedaluwarsa. Coba lagi.",
         "The token is invalid or has expired. Try again.",
     ),
-    "login_done": ("Anda sudah masuk.", "You are signed in."),
-    "continue": ("Lanjutkan", "Continue"),
+    "token_link_gone": (
+        "Tautan masuk yang memuat token tidak berlaku lagi: tautan masuk kini sekali pakai dan "
+        "hanya berlaku beberapa menit. Minta tautan baru kepada admin kabupaten, atau tempel "
+        "token akses Anda di bawah.",
+        "Sign-in links that carry a token no longer work: a sign-in link now works once and "
+        "only for a few minutes. Ask the district administrator for a new link, or paste your "
+        "access token below.",
+    ),
+    "confirm_title": ("Masuk dengan tautan ini?", "Sign in with this link?"),
+    "confirm_as": ("Anda akan masuk sebagai:", "You are about to sign in as:"),
+    "confirm_subject": ("Akun", "Account"),
+    "confirm_role": ("Peran", "Role"),
+    "confirm_valid": ("Berlaku", "Valid"),
+    "confirm_minutes": (
+        "{minutes} menit lagi, sekali pakai",
+        "{minutes} more minutes, once",
+    ),
+    "confirm_check": (
+        "Lanjutkan hanya bila ini akun Anda: apa pun yang Anda catat akan tercatat atas nama "
+        "akun ini. Bila bukan, tutup halaman ini.",
+        "Continue only if this is your account: whatever you record will be recorded under "
+        "this account. If it is not, close this page.",
+    ),
+    "confirm_replace": (
+        "Saat ini Anda masuk sebagai {sub} ({role}); sesi itu akan diganti.",
+        "You are signed in as {sub} ({role}) now; that session will be replaced.",
+    ),
+    "confirm_yes": ("Ya, masuk", "Yes, sign in"),
+    "cancel": ("Batal", "Cancel"),
+    "role_district_admin": ("Admin kabupaten", "District administrator"),
+    "role_village_operator": ("Operator desa", "Village operator"),
+    "role_extension_worker": ("Penyuluh", "Extension worker"),
+    "role_viewer": ("Pengamat (hanya melihat)", "Viewer (read only)"),
+    "code_malformed": ("Tautan masuk tidak sah", "Invalid sign-in link"),
+    "code_malformed_help": (
+        "Tautan ini rusak atau bukan tautan masuk dasbor ini. Salin seluruh tautan, atau "
+        "minta tautan baru.",
+        "This link is damaged or not a sign-in link of this dashboard. Copy the whole link, "
+        "or ask for a new one.",
+    ),
+    "code_expired": ("Tautan masuk sudah kedaluwarsa", "The sign-in link has expired"),
+    "code_expired_help": (
+        "Tautan masuk berlaku {minutes} menit sejak dibuat. Minta tautan baru kepada admin "
+        "kabupaten.",
+        "A sign-in link works for {minutes} minutes after it is made. Ask the district "
+        "administrator for a new one.",
+    ),
+    "code_used": ("Tautan masuk sudah dipakai", "The sign-in link has been used"),
+    "code_used_help": (
+        "Setiap tautan masuk hanya bisa dipakai sekali. Bila bukan Anda yang memakainya, "
+        "beri tahu admin kabupaten.",
+        "A sign-in link works only once. If it was not you who used it, tell the district "
+        "administrator.",
+    ),
+    "link_cli": (
+        "Admin membuat tautan masuk baru dengan perintah:",
+        "An administrator makes a new sign-in link with:",
+    ),
+    "cross_site": ("Permintaan dari situs lain ditolak", "Request from another site refused"),
+    "cross_site_help": (
+        "Formulir dasbor hanya diterima dari halaman dasbor ini sendiri. Buka dasbor, lalu "
+        "coba lagi.",
+        "The dashboard accepts its forms only from its own pages. Open the dashboard and try "
+        "again.",
+    ),
+    "logout_title": ("Keluar dari dasbor?", "Sign out of the dashboard?"),
+    "logout_help": (
+        "Token akses akan dihapus dari peramban ini.",
+        "The access token will be removed from this browser.",
+    ),
     "signed_in_as": ("Masuk sebagai", "Signed in as"),
     "month": ("Bulan", "Month"),
     "show": ("Tampilkan", "Show"),

@@ -30,6 +30,7 @@ from services.dashboard.session import (
     end_session,
     principal_of,
     remember_lang,
+    without_secrets,
 )
 from shared.auth import Principal
 from shared.errors import Problem
@@ -71,6 +72,8 @@ class Page:
     months: list[str]
     principal: Principal | None = None
     crumbs: list[tuple[str, str | None]] = field(default_factory=list)
+    # secret query parameters this page's own links keep (the sign-in code, until redeemed)
+    carry: tuple[str, ...] = ()
 
     @property
     def lang(self) -> str:
@@ -82,14 +85,15 @@ class Page:
         return f"{path}?{urlencode(query)}"
 
     def here(self, **changes: Any) -> str:
-        """This page's address with some query parameters changed (None removes one)."""
+        """This page's address with some query parameters changed (None removes one), never
+        with a token (nor a sign-in code, unless the page carries it)."""
         query = dict(self.request.query_params)
         for key, value in changes.items():
             if value is None:
                 query.pop(key, None)
             else:
                 query[key] = str(value)
-        encoded = urlencode(query)
+        encoded = without_secrets(query.items(), keep=self.carry)
         return f"{self.request.url.path}?{encoded}" if encoded else self.request.url.path
 
     def keep(self, *names: str) -> list[tuple[str, str]]:
@@ -149,8 +153,8 @@ def error_page(request: Request, status: int) -> Response:
 
 def login_redirect(request: Request, stale: bool) -> Response:
     target = request.url.path
-    if request.url.query:
-        target += f"?{request.url.query}"
+    if query := without_secrets(request.query_params.multi_items()):
+        target += f"?{query}"
     response = RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
     if stale:
         end_session(request, response)

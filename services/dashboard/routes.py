@@ -2,7 +2,8 @@
 
 Pages (every one takes ``?as_of=YYYY-MM`` and ``?lang=id|en``):
 
-- ``/``: to the overview of the token's scope; ``/login``, ``/logout``;
+- ``/``: to the overview of the token's scope; ``/login`` (the form, or with ``?code=`` a
+  sign-in link's confirmation page; a post signs in), ``/logout`` (a post signs out);
 - ``/dashboard/districts/{district_code}``: the villages of a district, sortable;
 - ``/dashboard/villages``: the villages of a token that names villages one by one;
 - ``/dashboard/villages/{village_code}``: pillars, bands, trend, income, funnel, follow-ups;
@@ -16,32 +17,45 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from services.aggregator.domain.scoring import STAGE_NAMES
 from services.dashboard import data, figures
 from services.dashboard.explain import band_rule, explain
 from services.dashboard.page import STATIC, Page, guarded, page_for, render
 from services.dashboard.security import STATIC as STATIC_CACHE
-from services.dashboard.security import secure
+from services.dashboard.security import same_origin, secure
 from services.dashboard.session import (
     DEMO_SESSION_HOURS,
+    LoginRequired,
     check_token,
     demo_token,
     end_session,
     home_of,
     principal_of,
     safe_next,
+    secret_of,
+    session_token,
     start_session,
     token_of,
+)
+from services.dashboard.signin import (
+    CODE_MINUTES,
+    CodeRefused,
+    Refusal,
+    read_code,
+    redeem,
+    was_used,
 )
 from shared.auth import Principal
 from shared.demo.model import DISTRICT_CODE
 from shared.errors import Problem
 from shared.language import say
+from shared.ports.store import Store
 
 router = APIRouter(include_in_schema=False)
 VILLAGE = re.compile(r"^[0-9]{10}$")
@@ -49,6 +63,7 @@ DISTRICT = re.compile(r"^[0-9]{4}$")
 ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 ASSETS = {"dashboard.css": "text/css; charset=utf-8", "icon.svg": "image/svg+xml"}
 MAX_LOGIN_BODY = 8192
+REFUSAL_STATUS = {Refusal.MALFORMED: 400, Refusal.USED: 409, Refusal.EXPIRED: 410}
 
 
 def _check(pattern: re.Pattern[str], value: str) -> str:
@@ -59,6 +74,10 @@ def _check(pattern: re.Pattern[str], value: str) -> str:
 
 def _redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
+
+
+def _store(request: Request) -> Store:
+    return request.app.state.runtime.store
 
 
 # sorting -------------------------------------------------------------------------------
@@ -129,41 +148,79 @@ def dashboard_home(request: Request) -> Response:
 
 @router.get("/login")
 @guarded
-def login_form(request: Request, token: str | None = None, next: str | None = None) -> Response:
-    """The login form; with ``?token=`` (a printed link) it signs in directly."""
+def login_form(
+    request: Request, code: str | None = None, token: str | None = None, next: str | None = None
+) -> Response:
+    """The login form; with ``?code=`` (a printed sign-in link) the page that says whose
+    account the code opens and asks to confirm. Opening a link never signs in by itself,
+    and a link with ``?token=`` (as printed before sign-in codes) no longer does either."""
     page = page_for(request)
     target = safe_next(next)
-    if token is None:
-        return render(page, "login.html", target=target, failed=False)
-    checked = check_token(request, token)
-    if checked is None:
-        return render(page, "login.html", status=401, target=target, failed=True)
-    principal, max_age = checked
-    if target == "/":
-        target = home_of(principal)
-    # A page, not a redirect: after a link opened from another site or app, SameSite=Strict
-    # withholds the cookie on the redirected request; the page's own refresh is same-site.
-    response = render(page, "login_done.html", target=target)
-    start_session(request, response, token, max_age)
-    return response
+    if code is not None:
+        return _confirm(page, code, target)
+    if token is not None:
+        return render(page, "login.html", status=400, target=target, alert="token_link_gone")
+    return render(page, "login.html", target=target, alert=None)
+
+
+def _confirm(page: Page, raw: str, target: str) -> Response:
+    request = page.request
+    try:
+        code = read_code(secret_of(request), raw)
+        if was_used(_store(request), code):
+            raise CodeRefused(Refusal.USED)
+    except CodeRefused as exc:
+        return _refused(page, exc.reason)
+    who = code.principal
+    page.carry = ("code",)  # the language switch keeps the link working
+    return render(
+        page,
+        "login_confirm.html",
+        code=raw.strip(),
+        target=target,
+        who=who,
+        district_name=who.district and (data.district_name(request, who.district) or who.district),
+        villages=[(c, data.village_doc(request, c).get("name") or c) for c in who.villages],
+        minutes=code.minutes_left(),
+        current=_signed_in(request),
+    )
+
+
+def _signed_in(request: Request) -> Principal | None:
+    try:
+        return principal_of(request)
+    except LoginRequired:
+        return None
+
+
+def _refused(page: Page, reason: Refusal) -> Response:
+    return render(
+        page,
+        "refused.html",
+        status=REFUSAL_STATUS[reason],
+        key=f"code_{reason}",
+        minutes=CODE_MINUTES,
+        new_link=True,
+    )
+
+
+@guarded
+def _cross_site(request: Request) -> Response:
+    return render(page_for(request), "refused.html", status=403, key="cross_site", new_link=False)
 
 
 @router.post("/login")
 async def login_submit(request: Request) -> Response:
-    """The login form's answer: a valid token becomes the session cookie."""
-    origin = request.headers.get("origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.url.netloc:
-        return secure(
-            Response(
-                "Masuk dari situs lain ditolak. (Cross-site login refused.)",
-                status_code=403,
-                media_type="text/plain",
-            )
-        )
+    """The login form's answer (a pasted token) or the confirmation of a sign-in link (its
+    one-time code, spent here): either becomes the session cookie. Only from this site."""
+    if not same_origin(request):
+        return _cross_site(request=request)
     body = await request.body()
-    form = parse_qs(body[:MAX_LOGIN_BODY].decode("utf-8", errors="replace"))
-    token = (form.get("token") or [""])[0]
-    target = safe_next((form.get("next") or ["/"])[0])
+    form = dict(parse_qsl(body[:MAX_LOGIN_BODY].decode("utf-8", "replace"), keep_blank_values=True))
+    target = safe_next(form.get("next"))
+    if "code" in form:
+        return await run_in_threadpool(_redeem, request=request, raw=form["code"], target=target)
+    token = form.get("token", "")
     checked = check_token(request, token)
     if checked is None:
         return _failed_login(request=request, target=target)
@@ -174,14 +231,34 @@ async def login_submit(request: Request) -> Response:
 
 
 @guarded
+def _redeem(request: Request, raw: str, target: str) -> Response:
+    try:
+        code = read_code(secret_of(request), raw)
+        redeem(_store(request), code)
+    except CodeRefused as exc:
+        return _refused(page_for(request), exc.reason)
+    response = _redirect(home_of(code.principal) if target == "/" else target)
+    start_session(request, response, session_token(request, code), code.session_s)
+    return response
+
+
+@guarded
 def _failed_login(request: Request, target: str) -> Response:
-    return render(page_for(request), "login.html", status=401, target=target, failed=True)
+    return render(page_for(request), "login.html", status=401, target=target, alert="login_bad")
 
 
 @router.get("/logout")
+@guarded
+def logout_page(request: Request) -> Response:
+    """Asks to confirm: signing out changes the session, so only a post from here does it."""
+    return render(page_for(request), "logout.html")
+
+
 @router.post("/logout")
 def logout(request: Request) -> Response:
     """Forget the token in this browser."""
+    if not same_origin(request):
+        return _cross_site(request=request)
     response = _redirect("/login")
     end_session(request, response)
     return secure(response)

@@ -2,19 +2,24 @@
 
 A ``Authorization: Bearer`` header wins over the cookie, so scripts and tests can use the
 dashboard like the API. The cookie holds the token itself (HttpOnly, SameSite=Strict), so
-scope is decided exactly as for the API, by ``shared.auth.decode_token``.
+scope is decided exactly as for the API, by ``shared.auth.decode_token``. A sign-in link's
+one-time code (``services.dashboard.signin``) becomes such a token when it is redeemed.
+No address the dashboard makes carries a token or a code (:func:`without_secrets`).
 """
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable
 from datetime import timedelta
+from urllib.parse import parse_qsl, urlencode
 
 import jwt
 from fastapi import Request, Response
 
 from services.aggregator.readmodel import VILLAGES
+from services.dashboard.signin import LoginCode
 from shared.auth import Principal, Role, decode_token, mint_token
 from shared.demo.first_start import demo_wanted
 from shared.demo.model import DISTRICT_CODE
@@ -27,6 +32,7 @@ MAX_TOKEN_CHARS = 4096
 DEMO_SESSION_HOURS = 12
 MAX_COOKIE_AGE_S = 30 * 24 * 3600
 LANG_COOKIE_AGE_S = 365 * 24 * 3600
+SECRET_PARAMS = frozenset({"token", "code"})
 _LOCAL_PATH = re.compile(r"^/(?![/\\])[A-Za-z0-9/_.:?=&%-]*$")
 
 
@@ -45,7 +51,7 @@ def token_of(request: Request) -> str | None:
     return request.cookies.get(TOKEN_COOKIE) or None
 
 
-def _secret(request: Request) -> str:
+def secret_of(request: Request) -> str:
     return request.app.state.runtime.settings.secret
 
 
@@ -54,7 +60,7 @@ def principal_of(request: Request) -> Principal:
     if token is None:
         raise LoginRequired()
     try:
-        return decode_token(_secret(request), token)
+        return decode_token(secret_of(request), token)
     except Problem:
         raise LoginRequired(stale=True) from None
 
@@ -65,11 +71,24 @@ def check_token(request: Request, token: str) -> tuple[Principal, int] | None:
     if not token or len(token) > MAX_TOKEN_CHARS:
         return None
     try:
-        principal = decode_token(_secret(request), token)
-        exp = jwt.decode(token, _secret(request), algorithms=["HS256"])["exp"]
+        principal = decode_token(secret_of(request), token)
+        exp = jwt.decode(token, secret_of(request), algorithms=["HS256"])["exp"]
     except (Problem, jwt.PyJWTError, KeyError):
         return None
     return principal, max(1, min(int(exp - time.time()), MAX_COOKIE_AGE_S))
+
+
+def session_token(request: Request, code: LoginCode) -> str:
+    """The session a redeemed sign-in code opens: a token with the code's claims."""
+    who = code.principal
+    return mint_token(
+        secret_of(request),
+        role=who.role,
+        sub=who.sub,
+        district=who.district,
+        villages=who.villages,
+        ttl=timedelta(seconds=code.session_s),
+    )
 
 
 def start_session(request: Request, response: Response, token: str, max_age: int) -> None:
@@ -106,9 +125,22 @@ def remember_lang(request: Request, response: Response, lang: str) -> None:
     )
 
 
+def without_secrets(params: Iterable[tuple[str, str]], keep: Iterable[str] = ()) -> str:
+    """Query parameters, encoded, without a token or a sign-in code (unless kept), nor one
+    inside the page to go back to (``next``)."""
+    dropped = SECRET_PARAMS - set(keep)
+    return urlencode(
+        [(k, safe_next(v) if k == "next" else v) for k, v in params if k not in dropped]
+    )
+
+
 def safe_next(value: str | None) -> str:
-    """A local page to go back to after login; anything else (another host, the login
-    page itself) becomes ``/``."""
+    """A local page to go back to after login, without a token or code in its query;
+    anything else (another host, the login page itself) becomes ``/``."""
+    if value and "?" in value:
+        path, _, query = value.partition("?")
+        query = without_secrets(parse_qsl(query, keep_blank_values=True))
+        value = f"{path}?{query}" if query else path
     if (
         value
         and len(value) <= 500

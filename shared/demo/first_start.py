@@ -1,13 +1,13 @@
 """What `lumbung run` does before serving in embedded mode: on an empty data directory it
-seeds the demo district (unless LUMBUNG_DEMO=off), then prints a login link for it."""
+seeds the demo district (unless LUMBUNG_DEMO=off), then prints a one-time sign-in link for it."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import urlencode
 
 from rich.console import Console
 
+from services.dashboard.signin import CODE_MINUTES, login_link, mint_code
 from shared.auth import Role, mint_token
 from shared.demo.console import bars
 from shared.demo.model import DISTRICT_CODE, DISTRICT_NAME, DemoConfig
@@ -41,10 +41,11 @@ def registered_villages(settings: Settings) -> tuple[int, int]:
         store.close()
 
 
-def login_url(settings: Settings, token: str) -> str:
-    """The dashboard's sign-in link: /login?token= sets the session cookie and goes on."""
+def dashboard_url(settings: Settings) -> str:
+    """Where this machine's dashboard answers (a wildcard bind address as loopback)."""
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
-    return f"http://{host}:{settings.port}/login?{urlencode({'token': token})}"
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{settings.port}"
 
 
 def first_start(settings: Settings, console: Console, *, seed_demo: bool = True) -> None:
@@ -85,18 +86,23 @@ def first_start(settings: Settings, console: Console, *, seed_demo: bool = True)
             )
         demo_villages = config.villages
     if demo_villages:
-        token = mint_token(
-            settings.secret,
-            role=Role.DISTRICT_ADMIN,
-            sub=DASHBOARD_SUB,
-            district=DISTRICT_CODE,
-            ttl=timedelta(hours=settings.token_ttl_hours),
-        )
+        lifetime = timedelta(hours=settings.token_ttl_hours)
+        admin = {"role": Role.DISTRICT_ADMIN, "sub": DASHBOARD_SUB, "district": DISTRICT_CODE}
+        token = mint_token(settings.secret, **admin, ttl=lifetime)
+        code = mint_code(settings.secret, **admin, session=lifetime)
+        minutes = CODE_MINUTES
         console.print(
-            f"Kabupaten demo {DISTRICT_CODE} ({DISTRICT_NAME}): buka dasbor di "
-            f"(demo district {DISTRICT_CODE}: open the dashboard at)"
+            f"Kabupaten demo {DISTRICT_CODE} ({DISTRICT_NAME}): masuk ke dasbor sebagai admin "
+            f"kabupaten dengan tautan sekali pakai ini, berlaku {minutes} menit "
+            f"(demo district {DISTRICT_CODE}: sign in to the dashboard as district admin with "
+            f"this one-time link, valid for {minutes} minutes)"
         )
-        console.print(f"  {login_url(settings, token)}", soft_wrap=True)
+        console.print(f"  {login_link(dashboard_url(settings), code)}", soft_wrap=True)
+        console.print(
+            "Tautan baru (a new link): lumbung token --role district_admin --district "
+            f"{DISTRICT_CODE} --link",
+            soft_wrap=True,
+        )
         console.print(
             f"Token Bearer (admin kabupaten {DISTRICT_CODE}; bearer token, district admin):",
             token,

@@ -17,6 +17,7 @@ import uvicorn
 from shared.runtime import Runtime
 from shared.settings import Settings
 from tests.browser.site import bearer, dashboard_app, publish_scenario
+from tests.e2e.test_dashboard_http import sign_in_code
 from tests.servers import ROOT, free_port, wait_for
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -48,6 +49,10 @@ class Site:
 
     def token(self, **scope: Any) -> str:
         return bearer(self.settings, **scope)
+
+    def code(self, **scope: Any) -> str:
+        """A one-time sign-in code for the same principal as :meth:`token`."""
+        return sign_in_code(self.settings, **scope)
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +114,7 @@ class Tab:
         page.on("requestfailed", self._failed)
 
     def _failed(self, request: Any) -> None:
-        # A navigation (the login page's refresh) cancels what the old page still loads.
+        # A navigation (e.g. a click before the page is done) cancels what it still loads.
         if request.failure != "net::ERR_ABORTED":
             self.errors.append(f"request failed: {request.url} {request.failure}")
 
@@ -119,10 +124,11 @@ class Tab:
         assert response.status == status, f"{path}: {response.status}"
         return response
 
-    def login(self, token: str, next_path: str | None = None) -> None:
-        """The printed-link login: /login?token= then the page's refresh to the target."""
-        query = f"/login?token={token}" + (f"&next={next_path}" if next_path else "")
+    def login(self, code: str, next_path: str | None = None) -> None:
+        """The printed-link sign-in: /login?code=, confirm, then the redirect to the target."""
+        query = f"/login?code={code}" + (f"&next={next_path}" if next_path else "")
         self.go(query)
+        self.page.locator("form.confirm button").click()
         self.page.wait_for_url(lambda url: "/login" not in url, timeout=10_000)
         self.page.wait_for_load_state("load")
 

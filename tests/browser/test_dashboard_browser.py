@@ -84,7 +84,7 @@ def bar_value(tab: Tab, key: str) -> tuple[Any, str]:
 
 def logged_in(tab_factory: Any, site: Site, viewport: str = "desktop", **scope: Any) -> Tab:
     tab = tab_factory(viewport)
-    tab.login(site.token(**scope))
+    tab.login(site.code(**scope))
     return tab
 
 
@@ -95,7 +95,7 @@ def test_every_page_loads_without_console_errors_on_phone_and_desktop(
     tab = tab_factory(viewport)
     tab.go("/login")
     tab.screenshot(f"login-{viewport}")
-    tab.login(site.token())
+    tab.login(site.code())
     assert f"/dashboard/districts/{DISTRICT}" in tab.page.url
     for name, path in PAGES.items():
         tab.go(f"{path}?as_of={AS_OF}")
@@ -105,7 +105,7 @@ def test_every_page_loads_without_console_errors_on_phone_and_desktop(
         assert width <= tab.page.viewport_size["width"] + 1, f"{name} scrolls sideways: {width}"
         tab.screenshot(f"{name}-{viewport}")
     many = tab_factory(viewport)
-    many.login(site.token(villages=[VILLAGE, OTHER_VILLAGE]))
+    many.login(site.code(villages=[VILLAGE, OTHER_VILLAGE]))
     assert many.page.url.split("?")[0].endswith("/dashboard/villages")
     many.screenshot(f"my-villages-{viewport}")
     assert tab.errors == [] and many.errors == []
@@ -331,7 +331,7 @@ def test_sorting_the_district_table(tab_factory: Any, site: Site) -> None:
 # scope ----------------------------------------------------------------------------------
 def test_a_village_user_sees_only_its_village(tab_factory: Any, site: Site) -> None:
     tab = tab_factory("mobile")
-    tab.login(site.token(villages=[VILLAGE]))
+    tab.login(site.code(villages=[VILLAGE]))
     assert tab.page.url.split("?")[0].endswith(f"/dashboard/villages/{VILLAGE}")
     assert tab.page.locator("[data-v]").count() > 0
     for path in (
@@ -371,3 +371,50 @@ def test_login_form_then_logout(tab_factory: Any, site: Site) -> None:
     tab.page.wait_for_url("**/login")
     tab.page.goto(site.url + target)
     tab.page.wait_for_url("**/login?next=**")
+
+
+# sign-in links ---------------------------------------------------------------------------
+def addresses(tab: Tab) -> list[str]:
+    """Every address the page holds: links, form targets, stylesheets, icons."""
+    return tab.page.eval_on_selector_all(
+        "a[href], link[href], form[action]",
+        "els => els.map(e => e.getAttribute('href') || e.getAttribute('action'))",
+    )
+
+
+def test_a_sign_in_link_asks_first_and_leaves_no_secret_in_any_address(
+    tab_factory: Any, site: Site
+) -> None:
+    tab = tab_factory("mobile")
+    code = site.code(villages=[VILLAGE])
+    tab.go(f"/login?code={code}")
+    assert tab.page.context.cookies() == []  # opening the link signs nobody in
+    assert tab.page.locator("[data-who='sub']").inner_text() == "dashboard-test"
+    tab.screenshot("sign-in-confirm-mobile")
+    tab.page.locator("a[data-lang='en']").click()  # the switch keeps the link usable
+    tab.page.wait_for_url("**lang=en**")
+    assert "You are about to sign in as" in tab.page.locator("main").inner_text()
+    tab.page.locator("form.confirm button").click()
+    tab.page.wait_for_url(f"**/dashboard/villages/{VILLAGE}")
+    session = next(c for c in tab.page.context.cookies() if c["name"] == "lumbung_token")
+    for path in (f"/dashboard/villages/{VILLAGE}", f"/dashboard/households/{HOUSEHOLD}"):
+        if path not in tab.page.url:
+            tab.go(f"{path}?as_of={AS_OF}")
+        for seen in (tab.page.url, *addresses(tab)):
+            assert code not in seen and session["value"] not in seen, seen
+            assert "code=" not in seen and "token=" not in seen, seen
+    assert tab.errors == []
+    tab.go(f"/login?code={code}", status=409)  # spent
+    assert tab.page.locator("[data-refused='code_used']").count() == 1
+
+
+def test_a_sign_in_form_from_another_site_is_refused(tab_factory: Any, site: Site) -> None:
+    tab = tab_factory()
+    tab.page.set_content(
+        f'<form method="post" action="{site.url}/login">'
+        f'<input type="hidden" name="code" value="{site.code()}"><button>go</button></form>'
+    )
+    with tab.page.expect_navigation():
+        tab.page.locator("button").click()
+    assert tab.page.locator("[data-refused='cross_site']").count() == 1
+    assert tab.page.context.cookies() == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -16,6 +17,8 @@ from fastapi.testclient import TestClient
 
 from services.dashboard.i18n import MESSAGES, Translator
 from services.dashboard.security import CSP
+from services.dashboard.signin import mint_code
+from shared.auth import Role
 from shared.settings import Settings
 from tests.browser.site import (
     AS_OF,
@@ -193,33 +196,53 @@ def test_no_token_leads_to_the_login_page_and_back(site: tuple[TestClient, Setti
     client.cookies.clear()
 
 
-def test_login_link_with_a_token_signs_in_and_refuses_bad_ones(client: TestClient) -> None:
-    settings_token = client.app.state.runtime.settings  # type: ignore[attr-defined]
-    token = bearer(settings_token, district=DISTRICT)
-    r = client.get("/login", params={"token": token})
-    assert r.status_code == 200
-    assert f'url=/dashboard/districts/{DISTRICT}"' in r.text  # the page's own refresh
+def sign_in_code(settings: Settings, **scope: Any) -> str:
+    return mint_code(
+        settings.secret,
+        role=Role.VIEWER,
+        sub="dashboard-test",
+        **(scope or {"district": DISTRICT}),
+        session=timedelta(hours=1),
+    )
+
+
+def test_a_sign_in_link_asks_to_confirm_then_signs_in_once(client: TestClient) -> None:
+    settings = client.app.state.runtime.settings  # type: ignore[attr-defined]
+    code = sign_in_code(settings)
+    r = client.get("/login", params={"code": code})
+    assert r.status_code == 200 and "set-cookie" not in r.headers  # opening is not signing in
+    assert "Anda akan masuk sebagai" in r.text and "dashboard-test" in r.text
+    r = client.post("/login", data={"code": code, "next": "/"})
+    assert r.status_code == 303 and r.headers["location"] == f"/dashboard/districts/{DISTRICT}"
     assert "HttpOnly" in r.headers["set-cookie"]
     client.cookies.clear()
-    r = client.get("/login", params={"token": "nonsense"})
-    assert r.status_code == 401 and "set-cookie" not in r.headers
-    assert MESSAGES["login_bad"][0] in r.text
-    r = client.get("/login", params={"token": token, "next": "//evil.example/x"})
-    assert "url=/dashboard/districts/" in r.text  # never another host
+    r = client.post("/login", data={"code": code})
+    assert r.status_code == 409 and "set-cookie" not in r.headers
+    r = client.get("/login", params={"code": "nonsense"})
+    assert r.status_code == 400 and "set-cookie" not in r.headers
+    assert MESSAGES["code_malformed"][0] in r.text
+    r = client.post("/login", data={"code": sign_in_code(settings), "next": "//evil.example/x"})
+    assert r.headers["location"].startswith("/dashboard/districts/")  # never another host
     client.cookies.clear()
+
+
+def test_a_login_link_with_a_token_no_longer_signs_in(client: TestClient) -> None:
+    token = bearer(client.app.state.runtime.settings)  # type: ignore[attr-defined]
+    r = client.get("/login", params={"token": token})
+    assert r.status_code == 400 and "set-cookie" not in r.headers
+    assert MESSAGES["token_link_gone"][0] in r.text and token not in r.text
 
 
 def test_a_cross_site_login_post_is_refused(client: TestClient) -> None:
     token = bearer(client.app.state.runtime.settings)  # type: ignore[attr-defined]
-    r = client.post(
-        "/login",
-        content=f"token={token}",
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Origin": "https://evil.example",
-        },
-    )
-    assert r.status_code == 403 and "set-cookie" not in r.headers
+    for origin in ("https://evil.example", "null"):
+        r = client.post(
+            "/login",
+            content=f"token={token}",
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Origin": origin},
+        )
+        assert r.status_code == 403 and "set-cookie" not in r.headers, origin
+        assert MESSAGES["cross_site"][0] in r.text
 
 
 def test_home_goes_to_the_overview_of_the_tokens_scope(site: tuple[TestClient, Settings]) -> None:
@@ -352,7 +375,7 @@ def test_security_headers_on_every_kind_of_answer(site: tuple[TestClient, Settin
         assert "unsafe-inline" not in CSP
         assert r.headers["x-content-type-options"] == "nosniff"
         assert r.headers["x-frame-options"] == "DENY"
-        assert r.headers["referrer-policy"] == "no-referrer"
+        assert r.headers["referrer-policy"] == "same-origin"
     assert answers[0].headers["cache-control"] == "no-store"
     assert answers[5].headers["content-type"].startswith("text/css")
     assert client.get("/dashboard/static/../routes.py").status_code == 404
@@ -387,7 +410,6 @@ def test_a_local_visitor_of_the_embedded_demo_lands_on_the_demo_district(
     """`make run` then opening http://127.0.0.1:8000 shows the demo with no further step:
     only in embedded mode, only from loopback, only the fictional district, read-only."""
     from services.main import embedded_app
-    from shared.auth import Role
     from tests.conftest import token
 
     settings = Settings(data_dir=tmp_path / "demo")

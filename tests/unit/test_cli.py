@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -13,10 +14,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from services.dashboard.signin import CODE_TTL, read_code
 from shared.auth import Role, decode_token
 from shared.cli import build_parser, main
 from shared.demo import DemoConfig
 from shared.demo.seed import demo_token
+from shared.errors import Problem
 from shared.settings import Settings
 from tests.e2e.test_import import live_platform
 from tests.servers import free_port
@@ -115,6 +118,23 @@ def test_token_is_signed_with_the_secret_and_scoped(
     principal = decode_token(env.secret, capsys.readouterr().out.strip())
     assert principal.role is Role.VILLAGE_OPERATOR
     assert principal.villages == ["3204052001"]
+
+
+def test_token_link_prints_a_one_time_sign_in_link_not_a_token(
+    env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["token", "--role", "village_operator", "--village", "3204052001", "--link"]
+    assert main([*argv, "--hours", "2", "--url", "https://lumbung.example/"]) == 0
+    link = capsys.readouterr().out.strip()
+    assert link.startswith("https://lumbung.example/login?code=")
+    code = read_code(env.secret, link.partition("code=")[2])
+    assert code.principal.role is Role.VILLAGE_OPERATOR
+    assert code.principal.villages == ["3204052001"] and code.session_s == 2 * 3600
+    assert code.expires_at - time.time() <= CODE_TTL.total_seconds()
+    with pytest.raises(Problem):  # a code is no bearer token
+        decode_token(env.secret, link.partition("code=")[2])
+    assert main(argv) == 0
+    assert capsys.readouterr().out.startswith(f"http://127.0.0.1:{env.port}/login?code=")
 
 
 def test_token_with_a_bad_scope_is_a_usage_error(
@@ -227,17 +247,22 @@ def test_first_start_seeds_the_demo_and_prints_a_login_link(
     assert served == [None]
     assert "Mulai pertama: mengisi kabupaten demo 9901" in out
     assert "First start: seeding the demo district 9901" in out
-    link = re.search(r"http://127\.0\.0\.1:\d+/login\?token=(\S+)", out)
-    assert link is not None
-    principal = decode_token(env.secret, link.group(1))
+    link = re.search(r"http://127\.0\.0\.1:\d+/login\?code=(\S+)", out)
+    assert link is not None and "?token=" not in out
+    principal = read_code(env.secret, link.group(1)).principal
     assert principal.role is Role.DISTRICT_ADMIN and principal.district == "9901"
-    headers = {"Authorization": f"Bearer {link.group(1)}"}
+    bearer = re.search(r"bearer token, district admin\):\s+(\S+)", out)
+    assert bearer is not None
+    headers = {"Authorization": f"Bearer {bearer.group(1)}"}
     from services.main import embedded_app
 
-    with TestClient(embedded_app(env)) as client:
+    with TestClient(embedded_app(env), follow_redirects=False) as client:
         district = client.get("/resilience/districts/9901", headers=headers).json()
-        signed_in = client.get(f"/login?token={link.group(1)}")
-    assert signed_in.status_code == 200 and "lumbung_token=" in signed_in.headers["set-cookie"]
+        confirm = client.get(f"/login?code={link.group(1)}")
+        signed_in = client.post("/login", data={"code": link.group(1)})
+    assert confirm.status_code == 200 and "set-cookie" not in confirm.headers
+    assert signed_in.status_code == 303 and "lumbung_token=" in signed_in.headers["set-cookie"]
+    assert signed_in.headers["location"] == "/dashboard/districts/9901"
     assert len(district["villages"]) == 5
     assert district["households_with_data"] > 0
 
@@ -250,7 +275,7 @@ def test_later_starts_do_not_seed_again_but_still_print_the_link(
     assert main(["run"]) == 0
     out = capsys.readouterr().out
     assert "First start" not in out
-    assert "/login?token=" in out
+    assert "/login?code=" in out
     assert served == [None, None]
 
 
@@ -269,7 +294,7 @@ def test_demo_off_starts_empty(
         argv.append("--no-demo")
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "First start" not in out and "/login?token=" not in out
+    assert "First start" not in out and "/login?" not in out
     assert served == [None]
 
 
