@@ -153,6 +153,25 @@ NO_PROGRAMME_VILLAGE = say(
 )
 
 
+def district_admin_scope(principal: Principal, village_code: str | None, what: Text) -> Any:
+    """The store filter of an audit list only a district's admin reads (``what`` names the
+    list in the refusal): the admin's district, or one of its villages; else 403."""
+    district = principal.district
+    if (
+        principal.role is not Role.DISTRICT_ADMIN
+        or district is None
+        or (village_code is not None and not principal.covers_district(village_code[:4]))
+    ):
+        raise Problem(
+            403,
+            say(
+                f"hanya admin kabupaten tersebut yang melihat {what.id}",
+                f"only the district admin of that district sees {what.en}",
+            ),
+        )
+    return {"district_code": district} if village_code is None else {"village_code": village_code}
+
+
 def require_village(principal: Principal, village_code: str, sector: Sector | None) -> None:
     """403 unless the principal covers the village (and may write the sector, when given)."""
     if not principal.covers_village(village_code):

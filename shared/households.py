@@ -30,10 +30,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from shared.auth import Principal, PrincipalDep, Role
+from shared.auth import Principal, PrincipalDep, district_admin_scope
 from shared.commands import WriteGate
 from shared.consumer import ConsumerWorker
-from shared.errors import Problem, field_problem, problem_doc
+from shared.errors import field_problem, problem_doc
 from shared.events import catalogue as ev
 from shared.events.catalogue import Payload
 from shared.events.envelope import VILLAGE_CODE_PATTERN, CloudEvent, topic_for
@@ -213,26 +213,9 @@ class Households:
             page: PageDep,
             village_code: Annotated[str | None, Query(pattern=VILLAGE_CODE_PATTERN)] = None,
         ) -> Any:
-            district = principal.district
-            if principal.role is not Role.DISTRICT_ADMIN or district is None:
-                raise Problem(
-                    403,
-                    say(
-                        "hanya admin kabupaten yang melihat penulisan yang ditolak",
-                        "only a district admin sees the refused writes",
-                    ),
-                )
-            where: dict[str, Any] = {"district_code": district}
-            if village_code is not None:
-                if not principal.covers_village(village_code):
-                    raise Problem(
-                        403,
-                        say(
-                            "token ini tidak mencakup desa tersebut",
-                            "this token does not cover that village",
-                        ),
-                    )
-                where["village_code"] = village_code
+            where = district_admin_scope(
+                principal, village_code, say("penulisan yang ditolak", "the refused writes")
+            )
             store: Store = request.app.state.runtime.store
             found = store.find(refusals, where, limit=page.limit, after=checked_cursor(page))
             found.items = [{k: v for k, v in d.items() if k != "_id"} for d in found.items]

@@ -29,7 +29,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from shared.auth import Principal, PrincipalDep, Role
+from shared.auth import Principal, PrincipalDep, Role, district_admin_scope
 from shared.errors import RETRY_AFTER_S, ROUTE_PROBLEMS, Problem
 from shared.events.envelope import VILLAGE_CODE_PATTERN
 from shared.language import say
@@ -164,20 +164,9 @@ def list_lookups(
     page: PageDep,
     village_code: Annotated[str | None, Query(pattern=VILLAGE_CODE_PATTERN)] = None,
 ) -> Any:
-    district = principal.district
-    if (
-        principal.role is not Role.DISTRICT_ADMIN
-        or district is None
-        or (village_code is not None and not principal.covers_district(village_code[:4]))
-    ):
-        raise Problem(
-            403,
-            say(
-                "hanya admin kabupaten desa ini yang melihat pencarian NIK dan nomor KK",
-                "only the district admin of the village's district sees NIK and KK lookups",
-            ),
-        )
-    where = {"district_code": district} if village_code is None else {"village_code": village_code}
+    where = district_admin_scope(
+        principal, village_code, say("pencarian NIK dan nomor KK", "the NIK and KK lookups")
+    )
     found = store_of(request).find(LOOKUPS, where, limit=page.limit, after=checked_cursor(page))
     found.items = [_public(d) for d in found.items]
     return page_of(found)
