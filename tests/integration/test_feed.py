@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from services.agriculture.feed import FeedBuilder
 from services.agriculture.service import SERVICE as AGRICULTURE
 from shared.adapters.inproc_bus import InProcessBus
 from shared.adapters.sqlite_store import SqliteStore
@@ -183,7 +184,11 @@ def test_paging_10k_facts_while_more_arrive_loses_and_repeats_nothing(platform: 
 
     # A redelivery of facts already in the feed (a producer retry, a replayed partition)
     # adds nothing: the cursor stays where it is.
-    (builder,) = [w for w in client.app.state.runtime.workers if isinstance(w, ConsumerWorker)]
+    (builder,) = [
+        w
+        for w in client.app.state.runtime.workers
+        if isinstance(w, ConsumerWorker) and isinstance(w.handler, FeedBuilder)
+    ]
     consumed = builder.processed
     bus.publish(as_messages(events[: total // 10]))
     wait_for(
