@@ -127,39 +127,69 @@ def apply_event(ledger: Ledger, envelope: CloudEvent, payload: ev.Payload) -> bo
     handler = _HANDLERS.get(type(payload))
     if handler is None:
         raise ValueError(f"no ledger rule for {type(payload).__name__}")
-    aside: dict[str, Ledger] = ledger.setdefault("aside", {})
-    rids: list[str] = ledger.setdefault("rids", [])
     village = envelope.villagecode
+    home = ledger["village_code"]
     registry = isinstance(payload, _REGISTRY_FACTS)
+    if not registry and (village == home or home is None):
+        # the common case, a fact of the household's own village: it goes to the top
+        ids = ledger["ids"]
+        i = bisect_left(ids, envelope.id)
+        if i < len(ids) and ids[i] == envelope.id:
+            return False
+        day = payload.occurred_on.isoformat()
+        if ledger["reg"] is None:  # the fallback village may move with this fact
+            _note_village(ledger, day, envelope)
+            if ledger["village_code"] != home:
+                _rehome(ledger, home)
+                _mark_aside(ledger)
+                return _fold_fact(ledger, handler, payload, day, envelope)
+        ids.insert(i, envelope.id)
+        handler(ledger, payload, day, envelope)
+        first = ledger["first_data_on"]
+        if first is None or day < first:
+            ledger["first_data_on"] = day
+        return True
     # an event's id is kept in the fold it went to: registry events and the facts of the
     # household's village at the top, the others in their village's aside fold (the same
     # redelivered event names the same village, so it meets its own id there)
-    home_fold = registry or village == ledger["village_code"] or ledger["village_code"] is None
-    known = ledger["ids"] if home_fold else aside.get(village, {}).get("ids", ())
+    aside: dict[str, Ledger] = ledger.setdefault("aside", {})
+    known = ledger["ids"] if registry else aside.get(village, {}).get("ids", ())
     if _holds(known, envelope.id):
         return False
     day = payload.occurred_on.isoformat()
-    before = ledger["village_code"]
     if registry:
         insort(ledger["ids"], envelope.id)
-        insort(rids, envelope.id)
+        insort(ledger.setdefault("rids", []), envelope.id)
         handler(ledger, payload, day, envelope)
         _note_village(ledger, day, envelope)
-        if ledger["village_code"] != before:
-            _rehome(ledger, before, aside, rids)
+        if ledger["village_code"] != home:
+            _rehome(ledger, home)
     else:
         _note_village(ledger, day, envelope)
-        if ledger["village_code"] != before:
-            _rehome(ledger, before, aside, rids)
-        target = ledger if village == ledger["village_code"] else aside.get(village)
+        if ledger["village_code"] != home:
+            _rehome(ledger, home)
+        _fold_fact(ledger, handler, payload, day, envelope)
+    _mark_aside(ledger)
+    return True
+
+
+def _fold_fact(
+    ledger: Ledger, handler: Callable[..., None], payload: Any, day: str, envelope: CloudEvent
+) -> bool:
+    """Fold a fact into the fold of its village: the top one if it is the household's."""
+    village = envelope.villagecode
+    if village == ledger["village_code"]:
+        target = ledger
+    else:
+        aside = ledger.setdefault("aside", {})
+        target = aside.get(village)
         if target is None:
             target = aside[village] = _new_fold()
-        insort(target["ids"], envelope.id)
-        handler(target, payload, day, envelope)
-        first = target["first_data_on"]
-        if first is None or day < first:
-            target["first_data_on"] = day
-    _mark_aside(ledger, aside)
+    insort(target["ids"], envelope.id)
+    handler(target, payload, day, envelope)
+    first = target["first_data_on"]
+    if first is None or day < first:
+        target["first_data_on"] = day
     return True
 
 
@@ -168,9 +198,11 @@ def _holds(ids: Any, event_id: str) -> bool:
     return i < len(ids) and ids[i] == event_id
 
 
-def _rehome(ledger: Ledger, before: str | None, aside: dict[str, Ledger], rids: list[str]) -> None:
+def _rehome(ledger: Ledger, before: str | None) -> None:
     """The household's village became ``ledger["village_code"]``: the top-level fold (the
     facts of ``before``) goes aside, and the new village's fold comes to the top."""
+    aside: dict[str, Ledger] = ledger.setdefault("aside", {})
+    rids: list[str] = ledger.setdefault("rids", [])
     if before is not None:
         registry = set(rids)
         old = {name: ledger[name] for name in FOLD_FIELDS}
@@ -183,8 +215,8 @@ def _rehome(ledger: Ledger, before: str | None, aside: dict[str, Ledger], rids: 
     ledger["ids"] = sorted([*rids, *new["ids"]])
 
 
-def _mark_aside(ledger: Ledger, aside: dict[str, Ledger]) -> None:
-    if ledger["registered"] and aside:
+def _mark_aside(ledger: Ledger) -> None:
+    if ledger["registered"] and ledger.get("aside"):
         ledger["aside_district"] = ledger["village_code"][:4]
     else:
         ledger.pop("aside_district", None)
