@@ -78,9 +78,12 @@ class ConsumerWorker:
         poll_timeout_s: float = 0.5,
         publish_dead_letters: bool = True,
         prefetch: bool = False,
+        report_lag: bool = True,
     ) -> None:
         """``prefetch``: ask the bus for a consumer that fetches the next batch of a backlog
-        while this one is handled (``Bus.consumer``)."""
+        while this one is handled (``Bus.consumer``); ``report_lag``: set the process's
+        ``lumbung_consumer_lag`` gauge (one worker per topic may, the gauge has no group)."""
+        self.report_lag = report_lag
         self.publish_dead_letters = publish_dead_letters
         self.prefetch = prefetch
         self.dead_letters = 0
@@ -159,7 +162,7 @@ class ConsumerWorker:
         return total
 
     def refresh_lag(self) -> None:
-        if self._consumer is None:
+        if self._consumer is None or not self.report_lag:
             return
         try:
             for (topic, part), lag in self._consumer.lag().items():

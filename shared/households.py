@@ -119,6 +119,7 @@ class Households:
             HouseholdCopy(runtime.store, self.collection),
             batch=runtime.settings.consumer_batch,
             publish_dead_letters=False,
+            report_lag=False,  # the registry topic's lag gauge stays the aggregator's
         )
 
     def village_of(self, store: Store, household_id: str) -> str | None:
