@@ -33,9 +33,23 @@ LB_TAG=ferretdb
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 FERRETDB_VERSION=v1.24.2
-FERRETDB_PACKAGE=lumbung-local-idindex-idin  # see patch_id_lookup and patch_id_in
+# LUMBUNG_FERRETDB_ATOMIC=0 builds and runs the build without patch_atomic_writes, beside
+# the default one (its own binary): the benchmark measures what that patch costs and shows
+# the lost updates it prevents. Tests and `make run` always use the atomic build.
+FERRETDB_ATOMIC="${LUMBUNG_FERRETDB_ATOMIC:-1}"
+[[ "$FERRETDB_ATOMIC" == 0 || "$FERRETDB_ATOMIC" == 1 ]] || {
+  echo "LUMBUNG_FERRETDB_ATOMIC must be 0 or 1" >&2
+  exit 2
+}
 FERRETDB_MODULE=github.com/FerretDB/FerretDB
-BIN="$LUMBUNG_CACHE/bin/ferretdb"
+if [[ "$FERRETDB_ATOMIC" == 1 ]]; then
+  # see patch_id_lookup, patch_id_in and patch_atomic_writes
+  FERRETDB_PACKAGE=lumbung-local-idindex-idin-atomic
+  BIN="$LUMBUNG_CACHE/bin/ferretdb"
+else
+  FERRETDB_PACKAGE=lumbung-local-idindex-idin
+  BIN="$LUMBUNG_CACHE/bin/ferretdb-nonatomic"
+fi
 
 STATE="${LUMBUNG_FERRETDB_STATE:-$LUMBUNG_CACHE/run/ferretdb}"
 STATE="$(realpath -m "$STATE")"
@@ -178,6 +192,62 @@ GO
   [[ "$(grep -c 'lumbungIDIn(params.Filter)' "$file")" == 2 ]] || lb_die "patch_id_in: insertion into $file failed"
 }
 
+# FerretDB 1.24 runs every update, findAndModify and delete as a read (backend Query), a
+# change made in Go, then a write (UpdateAll/DeleteAll by _id), with nothing around the
+# three (FerretDB issue #3040: "a document updated can be modified between query and update
+# is applied"). Two writers of one document then lose one of the writes: the relay's
+# `$unset` of published outbox ids wrote back a copy read before a request's `$set`, and a
+# conditional update ({_id, lease: x}) could match a document that another writer had just
+# changed. The handler is shared by both backends, so FerretDB on PostgreSQL has the same gap.
+# MongoDB makes each single-document write atomic, and Lumbung's outbox and compare-and-set
+# rely on it. This patch makes every write command on a collection (insert, update,
+# findAndModify, delete) hold that collection's lock from its read to its write, so each
+# single-document write is atomic, as in MongoDB. The SQLite backend has one writer per
+# database file anyway; the lock adds no order that SQLite did not already impose, and
+# reads (find, getMore, count, aggregate) never take it. One FerretDB process owns its data
+# directory, so a lock in the process covers every writer. Inserts take it too, so an
+# upsert that found nothing cannot meet an insert of the same _id halfway (MongoDB retries
+# such an upsert; FerretDB would answer a duplicate key).
+patch_atomic_writes() {
+  local dir="$1/internal/handler" file anchor n
+  [[ ! -e "$dir/lumbung_atomic.go" ]] || lb_die "patch_atomic_writes: $dir is already patched"
+  cat >"$dir/lumbung_atomic.go" <<'GO'
+package handler
+
+import "sync"
+
+// lumbungLocks holds one mutex per "<database>\x00<collection>".
+var lumbungLocks sync.Map
+
+// lumbungLock locks the collection's writes and returns the unlock function: a write
+// command holds it from the read of the documents it changes to the end of its write.
+func lumbungLock(db, collection string) func() {
+	m, _ := lumbungLocks.LoadOrStore(db+"\x00"+collection, new(sync.Mutex))
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+
+	return mu.Unlock
+}
+GO
+  # file|anchor line (exactly once): the lock is taken just before it, held to the return
+  for spec in \
+    $'msg_update.go|\tmatched, modified, upserted, err := h.updateDocument(connCtx, params)' \
+    $'msg_findandmodify.go|\tres, err := h.findAndModifyDocument(connCtx, params)' \
+    $'msg_delete.go|\tfor i, p := range params.Deletes {' \
+    $'msg_insert.go|\tdocsIter := params.Docs.Iterator()'; do
+    file="$dir/${spec%%|*}"
+    anchor="${spec#*|}"
+    n="$(grep -cxF "$anchor" "$file")" || true
+    [[ "$n" == 1 ]] || lb_die "ferretdb source changed: expected one line '${anchor#$'\t'}' in $file, found $n"
+    awk -v anchor="$anchor" '
+      $0 == anchor { print "\tdefer lumbungLock(params.DB, params.Collection)()"; print "" }
+      { print }
+    ' "$file" >"$file.new" && mv -f "$file.new" "$file"
+    [[ "$(grep -c 'defer lumbungLock(params.DB, params.Collection)()' "$file")" == 1 ]] ||
+      lb_die "patch_atomic_writes: insertion into $file failed"
+  done
+}
+
 # A plain `go install github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2`
 # builds, but the binary panics at startup: FerretDB embeds
 # build/version/version.txt, which is generated from git and is not in the
@@ -212,6 +282,7 @@ cmd_install() {
   echo "$FERRETDB_PACKAGE" >"$build/build/version/package.txt"
   patch_id_lookup "$build"
   patch_id_in "$build"
+  [[ "$FERRETDB_ATOMIC" == 0 ]] || patch_atomic_writes "$build"
   if ! (cd "$build" && "$go" build -trimpath -buildvcs=false -o "$BIN.new" ./cmd/ferretdb); then
     rm -rf "$build"
     lb_die "go build of ferretdb $FERRETDB_VERSION failed"
